@@ -1,0 +1,116 @@
+"""One time step of a recurrent cell: pure ``forward -> (h, cache)`` and ``backward(dh, cache) -> grads``.
+
+These are the equations of the chapters, one step at a time, for reading and
+for step-by-step use. Whole sequences should use :mod:`rnnlab.recurrent`,
+which runs the same maths with the input projection hoisted out of the loop.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from .checks import check_float_array, check_shape
+from .functional import activation
+from .module import Module
+
+
+def rnn_step_forward(x, h_prev, W_xh, W_hh, b_h=None, nonlinearity: str = "tanh"):
+    r"""One vanilla RNN step, :math:`h_t = \phi(W_{xh} x_t + W_{hh} h_{t-1} + b_h)`.
+
+    Parameters
+    ----------
+    x : array, shape (N, input_size)
+    h_prev : array, shape (N, hidden_size)
+    W_xh : array, shape (hidden_size, input_size)
+    W_hh : array, shape (hidden_size, hidden_size)
+    b_h : array, shape (hidden_size,), or None
+    nonlinearity : ``'tanh'`` or ``'relu'``
+
+    Returns
+    -------
+    h : array, shape (N, hidden_size)
+    cache : what :func:`rnn_step_backward` needs
+    """
+    f, _ = activation(nonlinearity)
+    a = x @ W_xh.T + h_prev @ W_hh.T
+    if b_h is not None:
+        a += b_h
+    h = f(a)
+    return h, (x, h_prev, h, W_xh, W_hh, b_h is not None, nonlinearity)
+
+
+def rnn_step_backward(dh, cache):
+    r"""Backward of :func:`rnn_step_forward`.
+
+    With :math:`\delta = dh \odot \phi'(a)`: :math:`dx = \delta W_{xh}`,
+    :math:`dh_{prev} = \delta W_{hh}`, :math:`dW_{xh} = \delta^\top x`,
+    :math:`dW_{hh} = \delta^\top h_{prev}`, :math:`db_h = \sum_n \delta_n`.
+
+    Returns
+    -------
+    dx : (N, input_size), dh_prev : (N, hidden_size), dW_xh, dW_hh, db_h (None without bias)
+    """
+    x, h_prev, h, W_xh, W_hh, has_bias, nonlinearity = cache
+    _, df = activation(nonlinearity)
+    delta = dh * df(h)
+    return (delta @ W_xh, delta @ W_hh, delta.T @ x, delta.T @ h_prev,
+            delta.sum(axis=0) if has_bias else None)
+
+
+def init_uniform(shape, hidden_size: int, dtype):
+    """PyTorch's default for recurrent weights: U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+    k = 1.0 / np.sqrt(hidden_size)
+    return backend.rng().uniform(-k, k, shape).astype(dtype)
+
+
+class RNNCell(Module):
+    r"""A vanilla RNN cell as a module, like ``torch.nn.RNNCell``.
+
+    .. math:: h_t = \phi(W_{xh} x_t + W_{hh} h_{t-1} + b_h)
+
+    Calling it repeatedly pushes one cache per step; ``backward`` pops them in
+    reverse order, which is exactly backpropagation through time. Derived in the
+    chapter "Backpropagation through time".
+
+    Attributes
+    ----------
+    params : ``W_xh`` (hidden_size, input_size), ``W_hh`` (hidden_size, hidden_size), ``b_h`` (hidden_size,)
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", dtype=np.float32):
+        super().__init__()
+        activation(nonlinearity)  # validate early
+        self.input_size, self.hidden_size, self.nonlinearity = input_size, hidden_size, nonlinearity
+        self.add_param("W_xh", init_uniform((hidden_size, input_size), hidden_size, dtype))
+        self.add_param("W_hh", init_uniform((hidden_size, hidden_size), hidden_size, dtype))
+        if bias:
+            self.add_param("b_h", init_uniform((hidden_size,), hidden_size, dtype))
+        self.cache = []
+
+    def forward(self, x, h=None):
+        """x : (N, input_size), h : (N, hidden_size) or None for zeros -> h_next : (N, hidden_size)."""
+        W_hh = self.params["W_hh"]
+        check_float_array("x", x, ndim=2, like=W_hh, last=self.input_size, shape_desc="(N, input_size)")
+        if h is None:
+            h = backend.array_module(x).zeros((x.shape[0], self.hidden_size), x.dtype)
+        check_shape("h", h, (x.shape[0], self.hidden_size), like=W_hh)
+        if self.cache is None:
+            self.cache = []
+        h_next, cache = rnn_step_forward(x, h, self.params["W_xh"], W_hh, self.params.get("b_h"), self.nonlinearity)
+        self.cache.append(cache)
+        return h_next
+
+    def backward(self, dh):
+        """Backward of the most recent un-backpropagated step: returns ``(dx, dh_prev)``."""
+        if not self.cache:
+            raise RuntimeError("RNNCell.backward called more times than forward")
+        dx, dh_prev, dW_xh, dW_hh, db_h = rnn_step_backward(dh, self.cache.pop())
+        self.grads["W_xh"] += dW_xh
+        self.grads["W_hh"] += dW_hh
+        if db_h is not None:
+            self.grads["b_h"] += db_h
+        return dx, dh_prev
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}"
