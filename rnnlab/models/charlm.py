@@ -1,0 +1,149 @@
+"""A character-level language model: (one-hot or embedding) -> recurrent layers -> linear read-out.
+
+Built and trained in the chapter "A character-level language model".
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from .. import backend
+from ..data import CharVocab
+from ..functional import softmax
+from ..layers import Embedding, Linear
+from ..module import Module
+from ..recurrent import RNN
+
+#: Recurrent layers a CharLM can use, by name.
+RECURRENT = {"rnn": RNN}
+
+
+class CharLM(Module):
+    r"""Predicts the next character: :math:`p(c_{t+1} \mid c_{\le t}) = \operatorname{softmax}(W_{hy} h_t + b_y)`.
+
+    Parameters
+    ----------
+    vocab : CharVocab
+    hidden_size : int
+    num_layers : int
+    cell : ``'rnn'`` (the name of a recurrent layer in :data:`RECURRENT`)
+    embedding_dim : int, optional
+        Size of a learned embedding of the input characters. ``None`` (default)
+        feeds one-hot vectors, as in Karpathy's ``min-char-rnn``.
+    dropout : float
+        Between recurrent layers, in training mode.
+    **rnn_kwargs : passed to the recurrent layer (e.g. ``nonlinearity='relu'``)
+
+    Submodules: ``embed`` (when ``embedding_dim`` is set), ``rnn``, ``head``.
+    """
+
+    def __init__(self, vocab: CharVocab, hidden_size: int = 128, num_layers: int = 1, cell: str = "rnn",
+                 embedding_dim: int | None = None, dropout: float = 0.0, dtype=np.float32, **rnn_kwargs):
+        super().__init__()
+        if cell not in RECURRENT:
+            raise ValueError(f"cell must be one of {sorted(RECURRENT)}, got {cell!r}")
+        self.vocab = vocab
+        V = len(vocab)
+        self.config = dict(hidden_size=hidden_size, num_layers=num_layers, cell=cell,
+                           embedding_dim=embedding_dim, dropout=dropout, **rnn_kwargs)
+        if embedding_dim is not None:
+            self.embed = Embedding(V, embedding_dim, dtype=dtype)
+        self.rnn = RECURRENT[cell](embedding_dim or V, hidden_size, num_layers=num_layers, dropout=dropout,
+                                   dtype=dtype, **rnn_kwargs)
+        self.head = Linear(hidden_size, V, dtype=dtype)
+
+    def _inputs(self, idx):
+        if "embed" in self._modules:
+            return self.embed(idx)
+        V = len(self.vocab)
+        if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= V):
+            raise ValueError(f"idx holds values in [{int(idx.min())}, {int(idx.max())}], expected [0, {V - 1}]")
+        return backend.array_module(idx).eye(V, dtype=self.dtype)[idx]  # one-hot rows, shape idx.shape + (V,)
+
+    def forward(self, idx, state=None):
+        """idx : int array, shape (T, N) -> (logits, shape (T, N, V); the recurrent state to carry on)."""
+        if not hasattr(idx, "ndim") or idx.ndim != 2:
+            raise ValueError(f"idx must be an integer array of shape (T, N), got {getattr(idx, 'shape', type(idx))}")
+        output, state = self.rnn(self._inputs(idx), state)
+        return self.head(output), state
+
+    def backward(self, dlogits):
+        """Backpropagate ``dlogits`` (T, N, V) into every parameter's gradient.
+
+        The gradient w.r.t. the initial state is dropped: that is truncated BPTT.
+        """
+        dx, _ = self.rnn.backward(self.head.backward(dlogits))
+        if "embed" in self._modules:
+            self.embed.backward(dx)
+
+    def sample(self, prime: str, length: int, temperature: float = 1.0, top_k: int | None = None,
+               seed: int | None = None) -> str:
+        """Generate ``length`` characters after ``prime``.
+
+        Parameters
+        ----------
+        prime : str, at least one character of the vocabulary
+        temperature : float >= 0
+            Divides the logits: below 1 sharpens the distribution, above 1 flattens it, 0 is greedy.
+        top_k : int, optional
+            Sample only among the ``top_k`` most likely characters.
+        seed : int, optional
+            For a reproducible sample.
+        """
+        V = len(self.vocab)
+        if not prime:
+            raise ValueError("prime must hold at least one character")
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        if top_k is not None and not 1 <= top_k <= V:
+            raise ValueError(f"top_k must be in [1, {V}], got {top_k}")
+        g = np.random.default_rng(seed)
+        was_training = self.training
+        self.eval()
+        try:
+            ids = backend.to_device(self.vocab.encode(prime)[:, None], self.device)
+            logits, state = self.forward(ids)
+            out = []
+            for _ in range(length):
+                z = backend.to_numpy(logits[-1, 0]).astype(np.float64)
+                if temperature == 0:
+                    nxt = int(z.argmax())
+                else:
+                    z = z / temperature
+                    if top_k is not None and top_k < V:
+                        z[z < np.partition(z, -top_k)[-top_k]] = -np.inf
+                    nxt = int(g.choice(V, p=softmax(z)))
+                out.append(nxt)
+                logits, state = self.forward(backend.to_device(np.array([[nxt]]), self.device), state)
+        finally:
+            self.train(was_training)
+        return prime + self.vocab.decode(out)
+
+    # --- checkpoints with the vocabulary and configuration -----------------
+    def save(self, path) -> None:
+        """Save parameters, vocabulary and configuration to one ``.npz`` (see :meth:`from_checkpoint`)."""
+        meta = json.dumps({"chars": self.vocab.chars, "unk": self.vocab.unk, "config": self.config,
+                           "dtype": self.dtype.name})
+        np.savez(path, __meta__=np.array(meta), **self.state_dict())
+
+    def load(self, path) -> "CharLM":
+        with np.load(path) as f:
+            meta = json.loads(str(f["__meta__"])) if "__meta__" in f.files else None
+            if meta is not None and meta["chars"] != self.vocab.chars:
+                raise ValueError("checkpoint vocabulary differs from this model's vocabulary")
+            self.load_state_dict({k: f[k] for k in f.files if k != "__meta__"})
+        return self
+
+    @classmethod
+    def from_checkpoint(cls, path) -> "CharLM":
+        """Rebuild a CharLM saved with :meth:`save`: same vocabulary, configuration and weights."""
+        with np.load(path) as f:
+            if "__meta__" not in f.files:
+                raise ValueError(f"{path} was not written by CharLM.save (no vocabulary stored)")
+            meta = json.loads(str(f["__meta__"]))
+        model = cls(CharVocab(meta["chars"], unk=meta["unk"]), dtype=np.dtype(meta["dtype"]), **meta["config"])
+        return model.load(path)
+
+    def extra_repr(self):
+        return f"vocab={len(self.vocab)}"
