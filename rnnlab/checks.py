@@ -33,10 +33,14 @@ def check_device_dtype(name: str, x, like) -> None:
                         f"use {name}.astype({like.dtype}) or module.to(dtype=...)")
 
 
+class NonFiniteError(ValueError):
+    """An input holds NaN or infinity (a ``ValueError``, so callers may catch either)."""
+
+
 def check_finite(name: str, x) -> None:
     xp = backend.array_module(x)
     if not bool(xp.isfinite(x).all()):
-        raise ValueError(f"{name} contains NaN or infinite values")
+        raise NonFiniteError(f"{name} contains NaN or infinite values")
 
 
 def check_shape(name: str, x, shape: tuple, like=None) -> None:

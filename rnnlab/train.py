@@ -9,6 +9,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import backend
+from .checks import NonFiniteError
 from .data import TBPTTBatches
 from .losses import cross_entropy
 from .optim import Adam, clip_grad_norm
@@ -97,12 +98,19 @@ def train_lm(model, train_ids, val_ids=None, *, epochs: int = 1, batch_size: int
             if step == steps:
                 break
             opt.zero_grad()
-            logits, state = model(backend.to_device(x, model.device), _detach(state))
+            try:
+                logits, state = model(backend.to_device(x, model.device), _detach(state))
+            except NonFiniteError as e:
+                raise FloatingPointError(f"the forward pass overflowed at epoch {epoch + 1}, step {step} ({e}); "
+                                         f"lower lr or clip") from e
             loss, dlogits = cross_entropy(logits, backend.to_device(y, model.device))
             if not math.isfinite(loss):
                 raise FloatingPointError(f"loss became {loss} at epoch {epoch + 1}, step {step}; lower lr or clip")
             model.backward(dlogits)
-            hist.grad_norm.append(clip_grad_norm(opt.params, clip if clip is not None else np.inf))
+            norm = clip_grad_norm(opt.params, clip if clip is not None else np.inf)
+            if not math.isfinite(norm):
+                raise FloatingPointError(f"gradient norm became {norm} at epoch {epoch + 1}, step {step}; lower lr or clip")
+            hist.grad_norm.append(norm)
             opt.step()
             losses.append(loss)
             hist.step_loss.append(loss)

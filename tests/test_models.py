@@ -1,0 +1,96 @@
+"""The character language model: shapes, gradients, sampling, checkpoints."""
+import numpy as np
+import pytest
+
+import rnnlab
+from rnnlab.data import CharVocab
+from rnnlab.losses import cross_entropy
+from rnnlab.models import CharLM
+
+VOCAB = CharVocab.from_text("hello world")
+
+
+@pytest.mark.parametrize("embedding_dim", [None, 5])
+def test_shapes_and_state(embedding_dim):
+    rnnlab.seed(0)
+    m = CharLM(VOCAB, hidden_size=8, num_layers=2, embedding_dim=embedding_dim)
+    idx = np.random.default_rng(0).integers(0, len(VOCAB), (7, 3))
+    logits, state = m(idx)
+    assert logits.shape == (7, 3, len(VOCAB)) and state.shape == (2, 3, 8)
+    # carrying the state equals running the concatenated sequence
+    full, _ = m(np.concatenate([idx, idx]))
+    second, _ = m(idx, state)
+    np.testing.assert_allclose(second, full[7:], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("embedding_dim", [None, 4])
+def test_gradients_match_finite_differences(embedding_dim):
+    rnnlab.seed(1)
+    m = CharLM(VOCAB, hidden_size=5, num_layers=2, embedding_dim=embedding_dim, dtype=np.float64)
+    g = np.random.default_rng(1)
+    idx = g.integers(0, len(VOCAB), (4, 2))
+    idx[1, 1] = idx[0, 0]  # a repeated character: its embedding gradient must accumulate
+    y = g.integers(0, len(VOCAB), (4, 2))
+
+    def loss():
+        return cross_entropy(m(idx)[0], y)[0]
+
+    m.zero_grad()
+    _, d = cross_entropy(m(idx)[0], y)
+    m.backward(d)
+    for name, p, grad in m.named_parameters():
+        num = rnnlab.gradcheck.numerical_gradient(loss, p)
+        assert rnnlab.gradcheck.relative_error(grad, num) < 1e-6, name
+
+
+def test_bad_inputs():
+    m = CharLM(VOCAB, hidden_size=4)
+    with pytest.raises(ValueError, match="cell"):
+        CharLM(VOCAB, cell="transformer")
+    with pytest.raises(ValueError, match="idx"):
+        m(np.zeros(3, dtype=int))
+    with pytest.raises(ValueError, match="idx"):
+        m(np.full((2, 1), len(VOCAB)))
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        m.sample("xyz", 5)
+    with pytest.raises(ValueError, match="prime"):
+        m.sample("", 5)
+    with pytest.raises(ValueError, match="temperature"):
+        m.sample("h", 5, temperature=-1)
+    with pytest.raises(ValueError, match="top_k"):
+        m.sample("h", 5, top_k=0)
+
+
+def test_sampling_is_seeded_and_respects_top_k_and_greedy():
+    rnnlab.seed(2)
+    m = CharLM(VOCAB, hidden_size=16)
+    a = m.sample("he", 30, temperature=1.0, seed=3)
+    assert a == m.sample("he", 30, temperature=1.0, seed=3)
+    assert a.startswith("he") and len(a) == 32 and set(a) <= set(VOCAB.chars)
+    # top_k=1 is greedy whatever the temperature
+    assert m.sample("he", 20, top_k=1, seed=4) == m.sample("he", 20, temperature=0) == m.sample("he", 20, top_k=1, seed=5)
+    assert m.training  # sampling restores the mode
+
+
+def test_checkpoint_round_trip_is_exact(tmp_path):
+    rnnlab.seed(3)
+    m = CharLM(VOCAB, hidden_size=6, num_layers=2, embedding_dim=3, nonlinearity="relu")
+    path = tmp_path / "lm.npz"
+    m.save(path)
+    m2 = CharLM.from_checkpoint(path)
+    assert m2.vocab == VOCAB and m2.config == m.config
+    for (k, p, _), (k2, p2, _) in zip(m.named_parameters(), m2.named_parameters()):
+        assert k == k2 and p.dtype == p2.dtype and np.array_equal(p, p2)
+    assert m.sample("he", 20, seed=0) == m2.sample("he", 20, seed=0)
+
+
+def test_checkpoint_that_does_not_fit_is_rejected(tmp_path):
+    path = tmp_path / "lm.npz"
+    CharLM(VOCAB, hidden_size=6).save(path)
+    with pytest.raises(ValueError, match="shape mismatch W_hh_l0|rnn.W_hh_l0"):
+        CharLM(VOCAB, hidden_size=7).load(path)
+    with pytest.raises(ValueError, match="vocabulary"):
+        CharLM(CharVocab("abc"), hidden_size=6).load(path)
+    np.savez(tmp_path / "plain.npz", a=np.zeros(1))
+    with pytest.raises(ValueError, match="CharLM.save"):
+        CharLM.from_checkpoint(tmp_path / "plain.npz")
