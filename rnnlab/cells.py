@@ -69,8 +69,9 @@ class RNNCell(Module):
     .. math:: h_t = \phi(W_{xh} x_t + W_{hh} h_{t-1} + b_h)
 
     Calling it repeatedly pushes one cache per step; ``backward`` pops them in
-    reverse order, which is exactly backpropagation through time. Derived in the
-    chapter "Backpropagation through time".
+    reverse order, which is exactly backpropagation through time. In eval mode
+    nothing is cached, so step-by-step inference runs in constant memory. Derived
+    in the chapter "Backpropagation through time".
 
     Attributes
     ----------
@@ -95,16 +96,18 @@ class RNNCell(Module):
         if h is None:
             h = backend.array_module(x).zeros((x.shape[0], self.hidden_size), x.dtype)
         check_shape("h", h, (x.shape[0], self.hidden_size), like=W_hh)
-        if self.cache is None:
-            self.cache = []
         h_next, cache = rnn_step_forward(x, h, self.params["W_xh"], W_hh, self.params.get("b_h"), self.nonlinearity)
-        self.cache.append(cache)
+        if self.training:
+            if self.cache is None:
+                self.cache = []
+            self.cache.append(cache)
         return h_next
 
     def backward(self, dh):
         """Backward of the most recent un-backpropagated step: returns ``(dx, dh_prev)``."""
         if not self.cache:
-            raise RuntimeError("RNNCell.backward called more times than forward")
+            raise RuntimeError("RNNCell.backward called more times than forward (in training mode)")
+        check_shape("dh", dh, self.cache[-1][2].shape, like=self.params["W_hh"])
         dx, dh_prev, dW_xh, dW_hh, db_h = rnn_step_backward(dh, self.cache.pop())
         self.grads["W_xh"] += dW_xh
         self.grads["W_hh"] += dW_hh

@@ -76,8 +76,10 @@ def check_module(module, *inputs, seed: int = 0, eps: float = 1e-6, max_entries:
     -------
     dict mapping ``"param <name>"`` and ``"input <k>"`` to relative errors.
     """
-    if module.dtype != np.float64:
-        raise TypeError(f"check_module needs a float64 module (module.to(dtype=np.float64)), got {module.dtype}")
+    dtypes = {a.dtype for _, a, _ in module.named_parameters()} | {a.dtype for a in _leaves(inputs) if _is_float(a)}
+    if dtypes != {np.dtype(np.float64)}:
+        raise TypeError(f"check_module needs float64 parameters and inputs (module.to(dtype=np.float64)), "
+                        f"got {sorted(str(d) for d in dtypes)}")
     pick = np.random.default_rng(seed + 1)
 
     def forward():

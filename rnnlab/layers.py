@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .checks import check_float_array, check_int_array
+from .checks import check_float_array, check_int_array, check_shape
 from .module import Module
 
 
@@ -46,7 +46,8 @@ class Linear(Module):
 
     def backward(self, dy):
         """dy : array, shape (..., out_features) -> dx : array, shape (..., in_features)."""
-        x, W = self.cache, self.params["W"]
+        x, W = self.saved(), self.params["W"]
+        check_shape("dy", dy, x.shape[:-1] + (self.out_features,), like=W)
         dy2 = dy.reshape(-1, self.out_features)
         self.grads["W"] += dy2.T @ x.reshape(-1, self.in_features)
         if "b" in self.params:
@@ -81,7 +82,8 @@ class Embedding(Module):
 
     def backward(self, dout):
         """Scatter-add ``dout`` into the rows used; repeated indices accumulate. Returns None (indices have no gradient)."""
-        idx = self.cache
+        idx = self.saved()
+        check_shape("dout", dout, tuple(idx.shape) + (self.embedding_dim,), like=self.params["W"])
         backend.scatter_add(self.grads["W"], idx.reshape(-1), dout.reshape(-1, self.embedding_dim))
         return None
 

@@ -126,8 +126,8 @@ class Module:
             p[...] = xp.asarray(state[k]).astype(p.dtype, copy=False)
 
     def save(self, path) -> None:
-        """Write the parameters to an ``.npz`` file (bit-exact round trip with :meth:`load`)."""
-        np.savez(path, **self.state_dict())
+        """Write the parameters to an ``.npz`` file at exactly ``path`` (bit-exact round trip with :meth:`load`)."""
+        write_npz(path, self.state_dict())
 
     def load(self, path) -> "Module":
         """Load parameters saved by :meth:`save`; see :meth:`load_state_dict` for the checks."""
@@ -136,6 +136,12 @@ class Module:
         return self
 
     # --- calling ---------------------------------------------------------
+    def saved(self):
+        """What the last ``forward`` cached for ``backward``; a clear error if there is nothing."""
+        if self.cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        return self.cache
+
     def forward(self, *args, **kwargs):
         raise NotImplementedError  # abstract
 
@@ -152,3 +158,9 @@ class Module:
         inner = [f"  ({n}): " + repr(m).replace("\n", "\n  ") for n, m in self._modules.items()]
         head = f"{type(self).__name__}({self.extra_repr()}"
         return head + ("\n" + "\n".join(inner) + "\n)" if inner else ")")
+
+
+def write_npz(path, arrays: dict) -> None:
+    """``np.savez`` to exactly ``path`` (``np.savez`` itself appends ``.npz`` to a bare name)."""
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)

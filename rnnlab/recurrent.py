@@ -190,9 +190,7 @@ class RNN(Module):
 
         Parameter gradients are *added* to ``self.grads``.
         """
-        if self.cache is None:
-            raise RuntimeError("backward called before forward")
-        caches, N = self.cache
+        caches, N = self.saved()
         p, g = self.params, self.grads
         L, H = self.num_layers, self.hidden_size
         T = caches[0][1].shape[0] - 1

@@ -12,7 +12,7 @@ from .. import backend
 from ..data import CharVocab
 from ..functional import softmax
 from ..layers import Embedding, Linear
-from ..module import Module
+from ..module import Module, write_npz
 from ..recurrent import RNN
 
 #: Recurrent layers a CharLM can use, by name.
@@ -125,7 +125,7 @@ class CharLM(Module):
         """Save parameters, vocabulary and configuration to one ``.npz`` (see :meth:`from_checkpoint`)."""
         meta = json.dumps({"chars": self.vocab.chars, "unk": self.vocab.unk, "config": self.config,
                            "dtype": self.dtype.name})
-        np.savez(path, __meta__=np.array(meta), **self.state_dict())
+        write_npz(path, {"__meta__": np.array(meta), **self.state_dict()})
 
     def load(self, path) -> "CharLM":
         with np.load(path) as f:

@@ -1,0 +1,188 @@
+"""rnnlab.losses: cross-entropy and MSE, their gradients, and masking of padded tokens."""
+import numpy as np
+import pytest
+
+import rnnlab
+from rnnlab import cross_entropy, mse
+from rnnlab.gradcheck import numerical_gradient, relative_error
+
+B, S, V = 3, 4, 6  # batch, steps, vocabulary
+
+
+def _np(a):
+    return rnnlab.to_numpy(a)
+
+
+def _direct_ce(z, y):
+    """Per-token -log softmax(z)[y] and the softmax, straight from the definition (moderate logits)."""
+    p = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+    nll = -np.log(np.take_along_axis(p, y[..., None], axis=-1))[..., 0]
+    return nll, p
+
+
+@pytest.fixture
+def data(rng):
+    z = 2 * rng.standard_normal((B, S, V))
+    y = rng.integers(0, V, (B, S))
+    mask = np.ones((B, S))
+    mask[0, 2:] = 0
+    mask[2, 1:] = 0
+    return z, y, mask
+
+
+# --------------------------------------------------------------------------- cross-entropy
+def test_cross_entropy_value_and_gradient_match_the_formula(xp, on, data):
+    z, y, _ = data
+    loss, dz = cross_entropy(on(z), on(y))
+    nll, p = _direct_ce(z, y)
+    assert isinstance(loss, float)
+    np.testing.assert_allclose(loss, nll.mean(), rtol=1e-13)
+    onehot = np.eye(V)[y]
+    np.testing.assert_allclose(_np(dz), (p - onehot) / (B * S), rtol=1e-12, atol=1e-16)
+    assert dz.shape == z.shape and dz.dtype == np.float64
+
+
+def test_cross_entropy_gradient_matches_finite_differences(xp, on, data):
+    z, y, mask = data
+    z, y, mask = on(z), on(y), on(mask)
+    for kwargs in ({}, {"mask": mask}):
+        _, dz = cross_entropy(z, y, **kwargs)
+        num = numerical_gradient(lambda: cross_entropy(z, y, **kwargs)[0], z)
+        assert relative_error(dz, num) < 1e-8
+
+
+def test_cross_entropy_mask_counts_only_real_tokens(xp, on, data):
+    z, y, mask = data
+    keep = mask.astype(bool)
+    loss, dz = cross_entropy(on(z), on(y), mask=on(mask))
+    nll, p = _direct_ce(z, y)
+    n_real = int(keep.sum())
+    assert n_real == 7
+    np.testing.assert_allclose(loss, nll[keep].sum() / n_real, rtol=1e-13)  # normalised by real tokens
+    dz = _np(dz)
+    assert not dz[~keep].any()  # padding gets no gradient
+    np.testing.assert_allclose(dz[keep], (p[keep] - np.eye(V)[y[keep]]) / n_real, rtol=1e-12, atol=1e-16)
+    # the same as the loss on the real tokens alone
+    loss_sub, dz_sub = cross_entropy(on(z[keep]), on(y[keep]))
+    np.testing.assert_allclose(loss, loss_sub, rtol=1e-14)
+    np.testing.assert_allclose(dz[keep], _np(dz_sub), rtol=1e-14)
+
+
+def test_cross_entropy_ignore_index_and_mask_combine(xp, on, data):
+    z, y, mask = data
+    y = y.copy()
+    y[1, 0] = -100  # ignored, and out of range: must not be looked up
+    y[1, 3] = -100
+    keep = mask.astype(bool) & (y != -100)
+    loss, dz = cross_entropy(on(z), on(y), mask=on(mask), ignore_index=-100)
+    loss_sub, dz_sub = cross_entropy(on(z[keep]), on(y[keep]))
+    np.testing.assert_allclose(loss, loss_sub, rtol=1e-14)
+    dz = _np(dz)
+    np.testing.assert_allclose(dz[keep], _np(dz_sub), rtol=1e-14)
+    assert not dz[~keep].any()
+    # ignore_index alone
+    loss2, _ = cross_entropy(on(z), on(y), ignore_index=-100)
+    keep2 = y != -100
+    np.testing.assert_allclose(loss2, cross_entropy(on(z[keep2]), on(y[keep2]))[0], rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cross_entropy_equals_torch(xp, on, torch, data, dtype):
+    z, y, _ = data
+    z = z.astype(dtype)
+    y = y.copy()
+    y[0, 1] = y[2, 3] = -100
+    zt = torch.tensor(z, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(zt.reshape(-1, V), torch.tensor(y).reshape(-1), ignore_index=-100)
+    ref.backward()
+    loss, dz = cross_entropy(on(z), on(y), ignore_index=-100)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(loss, ref.item(), rtol=tol)
+    assert dz.dtype == dtype
+    np.testing.assert_allclose(_np(dz), zt.grad.numpy(), rtol=tol, atol=tol * np.abs(zt.grad.numpy()).max())
+
+
+def test_cross_entropy_is_stable_with_huge_logits(xp, on):
+    z = np.array([[1000.0, -1000.0, 0.0], [-1e6, 1e6, 0.0]])
+    loss, dz = cross_entropy(on(z), on(np.array([1, 1])))
+    assert np.isfinite(loss) and np.isfinite(_np(dz)).all()
+    np.testing.assert_allclose(loss, 1000.0, rtol=1e-12)  # (2000 + 0) / 2 tokens
+
+
+@pytest.mark.parametrize("kwargs", [dict(mask=np.zeros((B, S))), dict(ignore_index=-1)], ids=["mask", "ignore_index"])
+def test_cross_entropy_with_no_real_tokens_raises(data, kwargs):
+    z, _, _ = data
+    with pytest.raises(ValueError, match="no real tokens"):
+        cross_entropy(z, np.full((B, S), -1), **kwargs)
+
+
+def test_cross_entropy_bad_targets(data):
+    z, y, _ = data
+    bad = y.copy()
+    bad[1, 1] = V
+    with pytest.raises(ValueError, match=r"\btargets\b holds indices in \[\d+, 6\], expected values in \[0, 5\]"):
+        cross_entropy(z, bad)
+    with pytest.raises(TypeError, match=r"\btargets\b must have an integer dtype"):
+        cross_entropy(z, y.astype(np.float64))
+    with pytest.raises(ValueError, match=r"logits has shape \(3, 4, 6\) and targets \(4, 3\)"):
+        cross_entropy(z, y.T)
+    with pytest.raises(ValueError, match=r"\bmask\b has shape \(3,\), expected the targets' shape \(3, 4\)"):
+        cross_entropy(z, y, mask=np.ones(B))
+
+
+# --------------------------------------------------------------------------- MSE
+def test_mse_value_and_gradient(xp, on, rng):
+    pred, target = rng.standard_normal((B, S, 2)), rng.standard_normal((B, S, 2))
+    loss, d = mse(on(pred), on(target))
+    assert isinstance(loss, float)
+    np.testing.assert_allclose(loss, ((pred - target) ** 2).mean(), rtol=1e-14)
+    np.testing.assert_allclose(_np(d), 2 * (pred - target) / pred.size, rtol=1e-14)
+    p = on(pred)
+    num = numerical_gradient(lambda: mse(p, on(target))[0], p)
+    assert relative_error(d, num) < 1e-8
+
+
+@pytest.mark.parametrize("full_shape", [True, False], ids=["mask_like_pred", "mask_per_step"])
+def test_mse_with_mask(xp, on, rng, data, full_shape):
+    _, _, steps = data  # (B, S) mask of real time steps
+    pred, target = rng.standard_normal((B, S, 2)), rng.standard_normal((B, S, 2))
+    keep = np.broadcast_to(steps[..., None], pred.shape).astype(bool)
+    mask = keep.astype(np.float64) if full_shape else steps
+    loss, d = mse(on(pred), on(target), mask=on(mask))
+    n_real = int(keep.sum())
+    np.testing.assert_allclose(loss, ((pred - target)[keep] ** 2).sum() / n_real, rtol=1e-14)
+    d = _np(d)
+    assert not d[~keep].any()
+    np.testing.assert_allclose(d[keep], 2 * (pred - target)[keep] / n_real, rtol=1e-14)
+    p = on(pred)
+    num = numerical_gradient(lambda: mse(p, on(target), mask=on(mask))[0], p)
+    assert relative_error(on(d), num) < 1e-8
+
+
+def test_mse_equals_torch_on_real_entries(torch, rng, data):
+    _, _, steps = data
+    pred, target = rng.standard_normal((B, S, 2)), rng.standard_normal((B, S, 2))
+    keep = steps.astype(bool)
+    pt = torch.tensor(pred[keep], requires_grad=True)
+    ref = torch.nn.functional.mse_loss(pt, torch.tensor(target[keep]))
+    ref.backward()
+    loss, d = mse(pred, target, mask=steps)
+    np.testing.assert_allclose(loss, ref.item(), rtol=1e-13)
+    np.testing.assert_allclose(d[keep], pt.grad.numpy(), rtol=1e-13)
+
+
+def test_mse_bad_input():
+    with pytest.raises(ValueError, match="mask selects no entries"):
+        mse(np.ones((2, 3)), np.zeros((2, 3)), mask=np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"\bpred\b has shape \(2, 3\) but \btarget\b has \(3, 2\)"):
+        mse(np.ones((2, 3)), np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"\bmask\b has shape \(3,\), expected \(2, 3\) or \(2,\)"):
+        mse(np.ones((2, 3)), np.zeros((2, 3)), mask=np.ones(3))
+
+
+def test_losses_reject_mixed_devices(need_cuda):
+    cupy = need_cuda
+    with pytest.raises(ValueError, match="different devices"):
+        cross_entropy(cupy.zeros((2, 3)), np.zeros(2, np.int64))
+    with pytest.raises(ValueError, match="different devices"):
+        mse(cupy.zeros((2, 3)), np.zeros((2, 3)))

@@ -1,0 +1,148 @@
+"""rnnlab.optim: SGD and Adam against torch.optim, gradient clipping against torch.nn.utils."""
+import numpy as np
+import pytest
+
+import rnnlab
+from rnnlab import SGD, Adam, Linear, clip_grad_norm, clip_grad_value
+
+SHAPES = [(3, 4), (4,), (2, 2, 2)]
+STEPS = 5
+
+
+def _np(a):
+    return rnnlab.to_numpy(a)
+
+
+def _problem(rng, dtype):
+    """Initial parameters and a fixed sequence of gradients, one list per step."""
+    params = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
+    grads = [[rng.standard_normal(s).astype(dtype) for s in SHAPES] for _ in range(STEPS)]
+    return params, grads
+
+
+def _run_ours(make_opt, params, grads, on):
+    pairs = [(on(p.copy()), on(np.zeros_like(p))) for p in params]
+    arrays = [p for p, _ in pairs]
+    opt = make_opt(pairs)
+    history = []
+    for step_grads in grads:
+        for (_, g), new in zip(pairs, step_grads):
+            g[...] = on(new)  # in place, as a backward pass does
+        opt.step()
+        history.append([_np(p).copy() for p, _ in pairs])
+    assert all(p is a for (p, _), a in zip(pairs, arrays))  # updated in place
+    return history
+
+
+def _run_torch(torch, make_opt, params, grads):
+    tp = [torch.tensor(p.copy(), requires_grad=True) for p in params]
+    opt = make_opt(tp)
+    history = []
+    for step_grads in grads:
+        for p, g in zip(tp, step_grads):
+            p.grad = torch.tensor(g)
+        opt.step()
+        history.append([p.detach().numpy().copy() for p in tp])
+    return history
+
+
+def _tol(dtype):
+    return dict(rtol=1e-12, atol=1e-14) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.9, 0.0), (0.5, 0.01)])
+def test_sgd_matches_torch(xp, on, rng, torch, dtype, momentum, weight_decay):
+    params, grads = _problem(rng, dtype)
+    ours = _run_ours(lambda ps: SGD(ps, lr=0.1, momentum=momentum, weight_decay=weight_decay), params, grads, on)
+    ref = _run_torch(torch, lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=momentum, weight_decay=weight_decay),
+                     params, grads)
+    for step, (a, b) in enumerate(zip(ours, ref)):
+        for p, q in zip(a, b):
+            np.testing.assert_allclose(p, q, **_tol(dtype), err_msg=f"step {step}")
+    assert not np.allclose(ours[-1][0], params[0])  # something moved
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("betas, weight_decay", [((0.9, 0.999), 0.0), ((0.8, 0.99), 0.01)])
+def test_adam_matches_torch(xp, on, rng, torch, dtype, betas, weight_decay):
+    params, grads = _problem(rng, dtype)
+    ours = _run_ours(lambda ps: Adam(ps, lr=0.01, betas=betas, eps=1e-8, weight_decay=weight_decay),
+                     params, grads, on)
+    ref = _run_torch(torch, lambda ps: torch.optim.Adam(ps, lr=0.01, betas=betas, eps=1e-8,
+                                                        weight_decay=weight_decay), params, grads)
+    for step, (a, b) in enumerate(zip(ours, ref)):
+        for p, q in zip(a, b):
+            np.testing.assert_allclose(p, q, **_tol(dtype), err_msg=f"step {step}")
+
+
+@pytest.mark.parametrize("make_opt", [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps, lr=0.05)],
+                         ids=["sgd_momentum", "adam"])
+def test_seeded_regression_loss_goes_down(xp, device, on, make_opt):
+    rnnlab.seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 3)).astype(np.float32)
+    y = x @ np.array([[1.5], [-2.0], [0.5]], np.float32) + 0.3
+    x, y = on(x), on(y)
+    model = Linear(3, 1).to(device)
+    opt = make_opt(model.parameters())
+    losses = []
+    for _ in range(100):
+        opt.zero_grad()
+        loss, d = rnnlab.mse(model(x), y)
+        model.backward(d)
+        opt.step()
+        losses.append(loss)
+    assert losses[-1] < 1e-2 * losses[0]
+
+
+def test_optimizer_zero_grad_is_in_place(xp, on):
+    g = on(np.ones(3))
+    opt = SGD([(on(np.zeros(3)), g)], lr=0.1)
+    opt.zero_grad()
+    assert not _np(g).any()
+
+
+def test_optimizer_bad_arguments():
+    with pytest.raises(ValueError, match="empty parameter list"):
+        SGD([], lr=0.1)
+    with pytest.raises(ValueError, match=r"\blr\b must be positive, got 0"):
+        Adam([(np.zeros(2), np.zeros(2))], lr=0)
+    with pytest.raises(ValueError, match=r"\blr\b must be positive, got -0.1"):
+        SGD([(np.zeros(2), np.zeros(2))], lr=-0.1)
+
+
+# --------------------------------------------------------------------------- clipping
+@pytest.mark.parametrize("max_norm", [0.5, 1e3], ids=["clipped", "not_clipped"])
+def test_clip_grad_norm_matches_torch(xp, on, rng, torch, max_norm):
+    grads = [3 * rng.standard_normal(s) for s in SHAPES]
+    tp = [torch.zeros(s, dtype=torch.float64, requires_grad=True) for s in SHAPES]
+    for p, g in zip(tp, grads):
+        p.grad = torch.tensor(g)
+    ref = torch.nn.utils.clip_grad_norm_(tp, max_norm)
+    pairs = [(on(np.zeros_like(g)), on(g.copy())) for g in grads]
+    total = clip_grad_norm(pairs, max_norm)
+    assert isinstance(total, float)
+    np.testing.assert_allclose(total, ref.item(), rtol=1e-13)  # the norm before clipping
+    for (_, g), p in zip(pairs, tp):
+        np.testing.assert_allclose(_np(g), p.grad.numpy(), rtol=1e-13)
+    new_norm = np.sqrt(sum((_np(g) ** 2).sum() for _, g in pairs))
+    assert new_norm <= max_norm * (1 + 1e-12)
+    if max_norm > total:
+        for (_, g), orig in zip(pairs, grads):
+            np.testing.assert_array_equal(_np(g), orig)
+
+
+def test_clip_grad_value_matches_torch(xp, on, rng, torch):
+    grads = [2 * rng.standard_normal(s) for s in SHAPES]
+    tp = [torch.zeros(s, dtype=torch.float64, requires_grad=True) for s in SHAPES]
+    for p, g in zip(tp, grads):
+        p.grad = torch.tensor(g)
+    torch.nn.utils.clip_grad_value_(tp, 0.7)
+    pairs = [(on(np.zeros_like(g)), on(g.copy())) for g in grads]
+    arrays = [g for _, g in pairs]
+    assert clip_grad_value(pairs, 0.7) is None
+    for (_, g), a, p in zip(pairs, arrays, tp):
+        assert g is a  # in place
+        np.testing.assert_array_equal(_np(g), p.grad.numpy())
+    assert max(np.abs(_np(g)).max() for _, g in pairs) == 0.7
