@@ -1,6 +1,9 @@
 """Recurrent layers over whole sequences, with hand-written backpropagation through time.
 
-Same constructor, shapes and semantics as ``torch.nn.RNN``. What makes it fast:
+:class:`RecurrentBase` holds what RNN, LSTM and GRU share (PyTorch's constructor
+arguments, input checks, ``batch_first``, the stack of layers, dropout between
+layers); each architecture supplies one layer's forward and backward over time.
+This module also holds the vanilla :class:`RNN`. What makes them fast:
 
 * the input projection :math:`x_t W_{xh}^\\top + b_h` of *all* time steps is one
   matrix product, written straight into the preallocated state buffer;
@@ -82,7 +85,158 @@ def rnn_layer_backward(dout, dh_n, x, hs, W_xh, W_hh, nonlinearity: str):
     return dx, dh, dW_xh, dW_hh, d2.sum(axis=0)
 
 
-class RNN(Module):
+class RecurrentBase(Module):
+    """Shared machinery of the sequence layers: a stack of ``num_layers`` recurrent layers.
+
+    A subclass sets ``gates`` (blocks of ``hidden_size`` rows in each weight matrix),
+    ``state_names`` (``("h",)``, or ``("h", "c")`` for the LSTM) and implements
+
+    * ``_layer_forward(l, x, state0) -> (out, final_state, cache)`` with ``x`` of shape
+      (T, N, in_l), ``out`` (T, N, H) and states as tuples of (N, H) arrays;
+    * ``_layer_backward(l, dout, d_final, x, cache) -> (dx, d_state0)``, adding the
+      parameter gradients of layer ``l`` into ``self.grads``.
+    """
+
+    gates = 1
+    state_names = ("h",)
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=np.float32):
+        super().__init__()
+        for name, v in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if int(v) != v or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if bidirectional:
+            raise ValueError(f"bidirectional=True is not available yet in rnnlab.{type(self).__name__} "
+                             "(planned with the deep and bidirectional RNNs chapter)")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first = bias, batch_first
+        self.dropout, self.bidirectional = dropout, bidirectional
+        G, H = self.gates, hidden_size
+        for l in range(num_layers):
+            d_in = input_size if l == 0 else hidden_size
+            self.add_param(f"W_xh_l{l}", init_uniform((G * H, d_in), H, dtype))
+            self.add_param(f"W_hh_l{l}", init_uniform((G * H, H), H, dtype))
+            if bias:
+                self.add_param(f"b_h_l{l}", init_uniform((G * H,), H, dtype))
+
+    # --- states: one array (h) or a tuple (h, c) of shape (num_layers, N, H) ---
+    def _states_in(self, hx, N, like, prefix=""):
+        names = tuple(prefix + n + ("_n" if prefix else "0") for n in self.state_names)
+        shape = (self.num_layers, N, self.hidden_size)
+        if hx is None:
+            return (None,) * len(names)
+        parts = (hx,) if len(names) == 1 else hx
+        if not isinstance(parts, tuple) or len(parts) != len(names):
+            raise TypeError(f"expected a tuple ({', '.join(names)}), got {type(hx).__name__}")
+        for name, a in zip(names, parts):
+            if a is not None:
+                check_shape(name, a, shape, like=like)
+        return parts
+
+    def _states_out(self, states):
+        return states[0] if len(states) == 1 else tuple(states)
+
+    def forward(self, x, hx=None):
+        """Run the whole sequence through every layer.
+
+        Parameters
+        ----------
+        x : array, shape (T, N, input_size), or (N, T, input_size) with ``batch_first``
+        hx : initial state(s), shape (num_layers, N, hidden_size) each, or None for zeros
+
+        Returns
+        -------
+        output : array, shape (T, N, hidden_size) (or batch first): the last layer's states
+        final state(s) : shape (num_layers, N, hidden_size) each: every layer's state after the last step
+        """
+        W = self.params["W_hh_l0"]
+        order = "(N, T, input_size)" if self.batch_first else "(T, N, input_size)"
+        check_float_array("x", x, ndim=3, like=W, last=self.input_size, shape_desc=order)
+        xp = array_module(x)
+        if self.batch_first:
+            x = x.transpose(1, 0, 2)
+        T, N, _ = x.shape
+        L, H = self.num_layers, self.hidden_size
+        hx = self._states_in(hx, N, W)
+        zeros = xp.zeros((N, H), dtype=x.dtype)
+        finals = tuple(xp.empty((L, N, H), dtype=x.dtype) for _ in self.state_names)
+        caches, inp = [], x
+        for l in range(L):
+            state0 = tuple(zeros if s is None else s[l] for s in hx)
+            out, last, cache = self._layer_forward(l, inp, state0)
+            for f, v in zip(finals, last):
+                f[l] = v
+            mask = None
+            if self.training and self.dropout > 0 and l < L - 1:
+                mask = dropout_mask(out, self.dropout)
+                out = out * mask
+            caches.append((inp, cache, mask))
+            inp = out
+        self.cache = (caches, N)
+        return (inp.transpose(1, 0, 2) if self.batch_first else inp), self._states_out(finals)
+
+    def backward(self, d_output, d_hx=None):
+        """Backpropagation through time over the sequence of the last ``forward``.
+
+        Parameters
+        ----------
+        d_output : array, same shape as ``output``
+        d_hx : gradient(s) w.r.t. the final state(s), shape (num_layers, N, hidden_size) each, or None
+
+        Returns
+        -------
+        dx : array, same shape as ``x``
+        gradient(s) w.r.t. the initial state(s), shape (num_layers, N, hidden_size) each
+
+        Parameter gradients are *added* to ``self.grads``.
+        """
+        caches, N = self.saved()
+        L, H = self.num_layers, self.hidden_size
+        W = self.params["W_hh_l0"]
+        T = caches[0][0].shape[0]
+        check_shape("d_output", d_output, (N, T, H) if self.batch_first else (T, N, H), like=W)
+        d_final = self._states_in(d_hx, N, W, prefix="d_")
+        dout = d_output.transpose(1, 0, 2) if self.batch_first else d_output
+        xp = array_module(dout)
+        d_state0 = tuple(xp.empty((L, N, H), dtype=dout.dtype) for _ in self.state_names)
+        for l in range(L - 1, -1, -1):
+            inp, cache, _ = caches[l]
+            dx, d0 = self._layer_backward(l, dout, tuple(None if d is None else d[l] for d in d_final), inp, cache)
+            for a, v in zip(d_state0, d0):
+                a[l] = v
+            if l > 0 and caches[l - 1][2] is not None:
+                dx *= caches[l - 1][2]  # through the dropout mask on the layer below's output
+            dout = dx
+        return (dout.transpose(1, 0, 2) if self.batch_first else dout), self._states_out(d_state0)
+
+    def _add_grads(self, l: int, dW_xh, dW_hh, db_h) -> None:
+        g = self.grads
+        g[f"W_xh_l{l}"] += dW_xh
+        g[f"W_hh_l{l}"] += dW_hh
+        if self.bias:
+            g[f"b_h_l{l}"] += db_h
+
+    def _layer_forward(self, l, x, state0):
+        raise NotImplementedError  # abstract
+
+    def _layer_backward(self, l, dout, d_final, x, cache):
+        raise NotImplementedError  # abstract
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        return s
+
+
+class RNN(RecurrentBase):
     r"""Multi-layer vanilla RNN, a drop-in for ``torch.nn.RNN``.
 
     .. math:: h_t^{(l)} = \phi\big(W_{xh}^{(l)} h_t^{(l-1)} + W_{hh}^{(l)} h_{t-1}^{(l)} + b_h^{(l)}\big),
@@ -108,117 +262,30 @@ class RNN(Module):
     params : for each layer ``l``: ``W_xh_l{l}`` (hidden_size, in_l), ``W_hh_l{l}`` (hidden_size, hidden_size),
         ``b_h_l{l}`` (hidden_size,), where ``in_0 = input_size`` and ``in_l = hidden_size`` after.
         PyTorch keeps two bias vectors (``bias_ih``, ``bias_hh``) whose sum is ``b_h``; see :mod:`rnnlab.interop`.
+
+    ``forward(x, h0=None) -> (output, h_n)`` and ``backward(d_output, d_h_n=None) -> (dx, dh0)``,
+    with the shapes of :meth:`RecurrentBase.forward` and :meth:`RecurrentBase.backward`.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, dtype=np.float32):
-        super().__init__()
         activation(nonlinearity)
-        for name, v in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
-            if int(v) != v or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        if bidirectional:
-            raise ValueError("bidirectional=True is not available yet in rnnlab.RNN (planned with the "
-                             "deep and bidirectional RNNs chapter)")
-        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.nonlinearity, self.bias, self.batch_first = nonlinearity, bias, batch_first
-        self.dropout, self.bidirectional = dropout, bidirectional
-        for l in range(num_layers):
-            d_in = input_size if l == 0 else hidden_size
-            self.add_param(f"W_xh_l{l}", init_uniform((hidden_size, d_in), hidden_size, dtype))
-            self.add_param(f"W_hh_l{l}", init_uniform((hidden_size, hidden_size), hidden_size, dtype))
-            if bias:
-                self.add_param(f"b_h_l{l}", init_uniform((hidden_size,), hidden_size, dtype))
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        self.nonlinearity = nonlinearity
 
-    def forward(self, x, h0=None):
-        """Run the whole sequence.
-
-        Parameters
-        ----------
-        x : array, shape (T, N, input_size), or (N, T, input_size) with ``batch_first``
-        h0 : array, shape (num_layers, N, hidden_size), or None for zeros
-
-        Returns
-        -------
-        output : array, shape (T, N, hidden_size) (or batch first): the last layer's states
-        h_n : array, shape (num_layers, N, hidden_size): every layer's final state
-        """
+    def _layer_forward(self, l, x, state0):
         p = self.params
-        W = p["W_hh_l0"]
-        order = "(N, T, input_size)" if self.batch_first else "(T, N, input_size)"
-        check_float_array("x", x, ndim=3, like=W, last=self.input_size, shape_desc=order)
-        xp = array_module(x)
-        if self.batch_first:
-            x = x.transpose(1, 0, 2)
-        T, N, _ = x.shape
-        L, H = self.num_layers, self.hidden_size
-        if h0 is None:
-            h0 = xp.zeros((L, N, H), dtype=x.dtype)
-        else:
-            check_shape("h0", h0, (L, N, H), like=W)
-        h_n = xp.empty((L, N, H), dtype=x.dtype)
-        caches = []
-        inp = x
-        for l in range(L):
-            hs = rnn_layer_forward(inp, h0[l], p[f"W_xh_l{l}"], p[f"W_hh_l{l}"], p.get(f"b_h_l{l}"), self.nonlinearity)
-            h_n[l] = hs[T]
-            out = hs[1:]
-            mask = None
-            if self.training and self.dropout > 0 and l < L - 1:
-                mask = dropout_mask(out, self.dropout)
-                out = out * mask
-            caches.append((inp, hs, mask))
-            inp = out
-        self.cache = (caches, N)
-        return (inp.transpose(1, 0, 2) if self.batch_first else inp), h_n
+        hs = rnn_layer_forward(x, state0[0], p[f"W_xh_l{l}"], p[f"W_hh_l{l}"], p.get(f"b_h_l{l}"), self.nonlinearity)
+        return hs[1:], (hs[-1],), hs
 
-    def backward(self, d_output, d_h_n=None):
-        """Backpropagation through time over the sequence of the last ``forward``.
-
-        Parameters
-        ----------
-        d_output : array, same shape as ``output``
-        d_h_n : array, shape (num_layers, N, hidden_size), or None
-
-        Returns
-        -------
-        dx : array, same shape as ``x``
-        dh0 : array, shape (num_layers, N, hidden_size)
-
-        Parameter gradients are *added* to ``self.grads``.
-        """
-        caches, N = self.saved()
-        p, g = self.params, self.grads
-        L, H = self.num_layers, self.hidden_size
-        T = caches[0][1].shape[0] - 1
-        want = (N, T, H) if self.batch_first else (T, N, H)
-        check_shape("d_output", d_output, want, like=p["W_hh_l0"])
-        if d_h_n is not None:
-            check_shape("d_h_n", d_h_n, (L, N, H), like=p["W_hh_l0"])
-        dout = d_output.transpose(1, 0, 2) if self.batch_first else d_output
-        dh0 = array_module(dout).empty((L, N, H), dtype=dout.dtype)
-        for l in range(L - 1, -1, -1):
-            inp, hs, mask = caches[l]
-            dx, dh0[l], dW_xh, dW_hh, db_h = rnn_layer_backward(
-                dout, None if d_h_n is None else d_h_n[l], inp, hs, p[f"W_xh_l{l}"], p[f"W_hh_l{l}"], self.nonlinearity)
-            g[f"W_xh_l{l}"] += dW_xh
-            g[f"W_hh_l{l}"] += dW_hh
-            if self.bias:
-                g[f"b_h_l{l}"] += db_h
-            if l > 0 and caches[l - 1][2] is not None:
-                dx *= caches[l - 1][2]  # through the dropout mask on the layer below's output
-            dout = dx
-        return (dout.transpose(1, 0, 2) if self.batch_first else dout), dh0
+    def _layer_backward(self, l, dout, d_final, x, hs):
+        p = self.params
+        dx, dh0, dW_xh, dW_hh, db_h = rnn_layer_backward(dout, d_final[0], x, hs, p[f"W_xh_l{l}"], p[f"W_hh_l{l}"],
+                                                         self.nonlinearity)
+        self._add_grads(l, dW_xh, dW_hh, db_h)
+        return dx, (dh0,)
 
     def extra_repr(self):
-        s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
-        if self.nonlinearity != "tanh":
-            s += f", nonlinearity={self.nonlinearity!r}"
-        if self.batch_first:
-            s += ", batch_first=True"
-        if self.dropout:
-            s += f", dropout={self.dropout}"
-        return s
+        s = super().extra_repr()
+        return s + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")
