@@ -8,8 +8,10 @@ from . import backend, functional, gradcheck, losses, optim
 from .backend import available_devices, seed, to_device, to_numpy
 from .cells import RNNCell, rnn_step_backward, rnn_step_forward
 from .gradcheck import assert_gradients_close, check_module
+from .gru import GRU, GRUCell
 from .layers import Dropout, Embedding, Linear
 from .losses import cross_entropy, mse
+from .lstm import LSTM, LSTMCell
 from .module import Module
 from .optim import SGD, Adam, clip_grad_norm, clip_grad_value
 from .recurrent import RNN
@@ -17,7 +19,7 @@ from .recurrent import RNN
 __version__ = "0.1.0"
 
 __all__ = [
-    "Module", "RNN", "RNNCell", "Linear", "Embedding", "Dropout",
+    "Module", "RNN", "RNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell", "Linear", "Embedding", "Dropout",
     "SGD", "Adam", "clip_grad_norm", "clip_grad_value", "cross_entropy", "mse",
     "check_module", "assert_gradients_close", "rnn_step_forward", "rnn_step_backward",
     "seed", "to_device", "to_numpy", "available_devices",

@@ -1,12 +1,18 @@
 """Weights in and out of PyTorch: ``from_torch``, ``to_torch`` and ``torch_state_dict``.
 
-rnnlab's layers take PyTorch's constructor arguments and gate order, so weights
-map one-to-one, with a single exception: PyTorch keeps two bias vectors per
-layer (``bias_ih`` and ``bias_hh``) where the maths needs only their sum,
-:math:`b_h = b_{ih} + b_{hh}`. ``from_torch`` adds them; ``to_torch`` puts
-``b_h`` in ``bias_ih`` and zeros in ``bias_hh`` (the same function). The gradient
-of the loss w.r.t. either PyTorch bias equals the gradient w.r.t. ``b_h``, which
-is what ``torch_state_dict(..., grads=True)`` returns under both keys.
+rnnlab's layers take PyTorch's constructor arguments and gate order, so weight
+matrices map one-to-one (``W_xh_l0`` is ``weight_ih_l0``, ``W_hh_l0`` is
+``weight_hh_l0``). Biases are where they differ: PyTorch keeps two vectors per
+layer (``bias_ih``, ``bias_hh``) where the maths needs only their sum,
+:math:`b_h = b_{ih} + b_{hh}`. The GRU is the exception that proves the rule:
+its reset gate multiplies the n block of ``bias_hh``, so that block stays apart
+as ``b_hn``.
+
+* ``from_torch`` adds the biases;
+* ``to_torch`` puts ``b_h`` in ``bias_ih`` and zeros (or, for the GRU, ``b_hn``) in ``bias_hh``:
+  the same function, so ``from_torch(to_torch(m))`` reproduces ``m`` exactly;
+* the gradient of the loss w.r.t. each PyTorch bias is the gradient w.r.t. the
+  rnnlab bias it was added into, which is what ``torch_state_dict(..., grads=True)`` returns.
 
 torch is optional: these functions import it when called.
 """
@@ -15,9 +21,11 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
+from .gru import GRU
+from .lstm import LSTM
 from .recurrent import RNN
 
-_TORCH_DTYPES = ("float32", "float64", "float16")
+_CLASSES = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}
 
 
 def _torch():
@@ -28,73 +36,82 @@ def _torch():
     return torch
 
 
-def _key_map(module) -> list[tuple[str, str]]:
-    """Pairs ``(rnnlab_name, torch_name)``; an rnnlab bias maps to ``bias_ih`` (``bias_hh`` is handled apart)."""
-    if isinstance(module, RNN):
-        pairs = []
-        for l in range(module.num_layers):
-            pairs += [(f"W_xh_l{l}", f"weight_ih_l{l}"), (f"W_hh_l{l}", f"weight_hh_l{l}")]
-            if module.bias:
-                pairs.append((f"b_h_l{l}", f"bias_ih_l{l}"))
-        return pairs
-    raise TypeError(f"interop supports rnnlab.RNN, got {type(module).__name__}")
-
-
-def from_torch(torch_module):
-    """Build the rnnlab module with the same configuration, weights and dtype as a PyTorch one.
-
-    Supports ``torch.nn.RNN``. Returns a module on the CPU.
-    """
-    torch = _torch()
-    tm = torch_module
-    if not isinstance(tm, torch.nn.RNN):
-        raise TypeError(f"from_torch supports torch.nn.RNN, got {type(tm).__name__}")
-    if tm.bidirectional:
-        raise ValueError("bidirectional torch.nn.RNN is not supported yet")
-    if getattr(tm, "proj_size", 0):
-        raise ValueError("proj_size is not supported")
-    sd = {k: v.detach().cpu().numpy() for k, v in tm.state_dict().items()}
-    dtype = sd["weight_hh_l0"].dtype
-    m = RNN(tm.input_size, tm.hidden_size, num_layers=tm.num_layers, nonlinearity=tm.nonlinearity,
-            bias=tm.bias, batch_first=tm.batch_first, dropout=tm.dropout, dtype=dtype)
-    state = {}
-    for ours, theirs in _key_map(m):
-        v = sd[theirs]
-        if theirs.startswith("bias_ih"):
-            v = v + sd[theirs.replace("bias_ih", "bias_hh")]
-        state[ours] = v
-    m.load_state_dict(state)
-    m.train(tm.training)
-    return m
+def _check_supported(module):
+    if type(module) not in _CLASSES.values():
+        raise TypeError(f"interop supports rnnlab.RNN, LSTM and GRU, got {type(module).__name__}")
 
 
 def torch_state_dict(module, grads: bool = False) -> dict[str, np.ndarray]:
     """Parameters (or, with ``grads=True``, their gradients) as NumPy arrays under PyTorch's keys.
 
-    ``bias_hh_l{k}`` holds zeros for parameters and the same gradient as
-    ``bias_ih_l{k}`` for gradients (see the module docstring).
+    The result loads into the matching ``torch.nn`` module with ``load_state_dict``, and with
+    ``grads=True`` it equals the ``.grad`` of each PyTorch parameter after the same backward pass.
     """
+    _check_supported(module)
     src = module.grads if grads else module.params
+    H = module.hidden_size
     out = {}
-    for ours, theirs in _key_map(module):
-        v = backend.to_numpy(src[ours]).copy()
-        out[theirs] = v
-        if theirs.startswith("bias_ih"):
-            out[theirs.replace("bias_ih", "bias_hh")] = v.copy() if grads else np.zeros_like(v)
+    for l in range(module.num_layers):
+        get = lambda k: backend.to_numpy(src[f"{k}_l{l}"]).copy()  # noqa: E731
+        out[f"weight_ih_l{l}"] = get("W_xh")
+        out[f"weight_hh_l{l}"] = get("W_hh")
+        if module.bias:
+            b = get("b_h")
+            out[f"bias_ih_l{l}"] = b
+            if isinstance(module, GRU):  # r, z blocks merged into b_h; n block is b_hn
+                hh = np.zeros_like(b) if not grads else b.copy()
+                hh[2 * H:] = get("b_hn")
+            else:
+                hh = b.copy() if grads else np.zeros_like(b)
+            out[f"bias_hh_l{l}"] = hh
     return out
 
 
-def to_torch(module):
-    """The ``torch.nn`` module computing the same function as ``module``, same dtype, on the CPU."""
+def from_torch(torch_module):
+    """The rnnlab layer with the same configuration, weights, dtype and mode as a ``torch.nn.RNN/LSTM/GRU``.
+
+    Returns a module on the CPU.
+    """
     torch = _torch()
-    if not isinstance(module, RNN):
-        raise TypeError(f"to_torch supports rnnlab.RNN, got {type(module).__name__}")
+    tm = torch_module
+    kind = next((k for k in _CLASSES if type(tm) is getattr(torch.nn, k)), None)
+    if kind is None:
+        raise TypeError(f"from_torch supports torch.nn.RNN, LSTM and GRU, got {type(tm).__name__}")
+    if tm.bidirectional:
+        raise ValueError("bidirectional torch modules are not supported yet")
+    if getattr(tm, "proj_size", 0):
+        raise ValueError("LSTM proj_size is not supported")
+    sd = {k: v.detach().cpu().numpy() for k, v in tm.state_dict().items()}
+    extra = {"nonlinearity": tm.nonlinearity} if kind == "RNN" else {}
+    m = _CLASSES[kind](tm.input_size, tm.hidden_size, num_layers=tm.num_layers, bias=tm.bias,
+                       batch_first=tm.batch_first, dropout=tm.dropout, dtype=sd["weight_hh_l0"].dtype, **extra)
+    H, state = tm.hidden_size, {}
+    for l in range(tm.num_layers):
+        state[f"W_xh_l{l}"] = sd[f"weight_ih_l{l}"]
+        state[f"W_hh_l{l}"] = sd[f"weight_hh_l{l}"]
+        if tm.bias:
+            b_ih, b_hh = sd[f"bias_ih_l{l}"], sd[f"bias_hh_l{l}"].copy()
+            if kind == "GRU":
+                state[f"b_hn_l{l}"] = b_hh[2 * H:].copy()
+                b_hh[2 * H:] = 0
+            state[f"b_h_l{l}"] = b_ih + b_hh
+    m.load_state_dict(state)
+    m.train(tm.training)
+    return m
+
+
+def to_torch(module):
+    """The ``torch.nn`` module computing the same function as ``module``: same dtype and mode, on the CPU."""
+    torch = _torch()
+    _check_supported(module)
     m = module
-    if m.dtype.name not in _TORCH_DTYPES:
-        raise TypeError(f"no torch dtype for {m.dtype}")
-    tm = torch.nn.RNN(m.input_size, m.hidden_size, num_layers=m.num_layers, nonlinearity=m.nonlinearity,
-                      bias=m.bias, batch_first=m.batch_first, dropout=m.dropout,
-                      dtype=getattr(torch, m.dtype.name))
+    kind = type(m).__name__
+    if m.dtype.name not in ("float16", "float32", "float64"):
+        raise TypeError(f"no torch dtype for {m.dtype}; use module.to(dtype=np.float32) first")
+    extra = {"nonlinearity": m.nonlinearity} if kind == "RNN" else {}
+    tm = getattr(torch.nn, kind)(m.input_size, m.hidden_size, num_layers=m.num_layers, bias=m.bias,
+                                 batch_first=m.batch_first, dropout=m.dropout,
+                                 dtype=getattr(torch, m.dtype.name), **extra)
     tm.load_state_dict({k: torch.from_numpy(v) for k, v in torch_state_dict(m).items()})
     tm.train(m.training)
     return tm

@@ -1,0 +1,244 @@
+"""Long short-term memory: one step, the cell module, and the multi-layer sequence layer.
+
+Gate order and semantics follow ``torch.nn.LSTM`` (i, f, g, o), so weights map
+one-to-one. The elementwise maths of a step lives in two functions,
+:func:`lstm_pointwise_forward` and :func:`lstm_pointwise_backward`, that the step
+functions (for reading) and the sequence layer (for speed) both call.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .backend import array_module
+from .cells import init_uniform
+from .checks import check_float_array, check_shape
+from .functional import sigmoid
+from .module import Module
+from .recurrent import RecurrentBase
+
+
+def lstm_pointwise_forward(z, c_prev, c, tanh_c, h):
+    r"""The elementwise part of an LSTM step, in place.
+
+    .. math::
+        i, f, o = \sigma(z_i), \sigma(z_f), \sigma(z_o), \quad g = \tanh(z_g), \quad
+        c_t = f \odot c_{t-1} + i \odot g, \quad h_t = o \odot \tanh(c_t)
+
+    Parameters
+    ----------
+    z : array, shape (N, 4H)
+        Pre-activations ``[z_i, z_f, z_g, z_o]``; overwritten with the gates ``[i, f, g, o]``.
+    c_prev : array, shape (N, H)
+    c, tanh_c, h : arrays, shape (N, H), written: the new cell state, its tanh, the new hidden state.
+    """
+    xp = array_module(z)
+    H = c.shape[-1]
+    sigmoid(z[:, :2 * H], out=z[:, :2 * H])  # i, f
+    xp.tanh(z[:, 2 * H:3 * H], out=z[:, 2 * H:3 * H])  # g
+    sigmoid(z[:, 3 * H:], out=z[:, 3 * H:])  # o
+    i, f, g, o = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
+    xp.multiply(f, c_prev, out=c)
+    c += i * g
+    xp.tanh(c, out=tanh_c)
+    xp.multiply(o, tanh_c, out=h)
+
+
+def lstm_pointwise_backward(dh, dc, gates, c_prev, tanh_c, dz):
+    r"""Backward of :func:`lstm_pointwise_forward`, in place.
+
+    Parameters
+    ----------
+    dh : array, shape (N, H), the total gradient w.r.t. :math:`h_t`
+    dc : array, shape (N, H)
+        In: the gradient w.r.t. :math:`c_t` from step :math:`t+1`. Out: the gradient w.r.t. :math:`c_{t-1}`.
+    gates : array, shape (N, 4H), ``[i, f, g, o]`` from the forward
+    c_prev, tanh_c : arrays, shape (N, H)
+    dz : array, shape (N, 4H), written: the gradient w.r.t. the pre-activations.
+    """
+    H = dh.shape[-1]
+    i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
+    dc += dh * o * (1 - tanh_c * tanh_c)  # through h_t = o * tanh(c_t)
+    dz[:, :H] = dc * g * i * (1 - i)  # d z_i
+    dz[:, H:2 * H] = dc * c_prev * f * (1 - f)  # d z_f
+    dz[:, 2 * H:3 * H] = dc * i * (1 - g * g)  # d z_g
+    dz[:, 3 * H:] = dh * tanh_c * o * (1 - o)  # d z_o
+    dc *= f  # d c_{t-1}
+
+
+def lstm_step_forward(x, h_prev, c_prev, W_xh, W_hh, b_h=None):
+    r"""One LSTM step: :math:`z = W_{xh} x_t + W_{hh} h_{t-1} + b_h`, then :func:`lstm_pointwise_forward`.
+
+    Parameters
+    ----------
+    x : (N, D); h_prev, c_prev : (N, H); W_xh : (4H, D); W_hh : (4H, H); b_h : (4H,) or None
+
+    Returns
+    -------
+    h, c : arrays, shape (N, H)
+    cache : for :func:`lstm_step_backward`
+    """
+    xp = array_module(x)
+    z = x @ W_xh.T + h_prev @ W_hh.T
+    if b_h is not None:
+        z += b_h
+    c, tanh_c, h = (xp.empty_like(c_prev) for _ in range(3))
+    lstm_pointwise_forward(z, c_prev, c, tanh_c, h)
+    return h, c, (x, h_prev, c_prev, z, tanh_c, W_xh, W_hh, b_h is not None)
+
+
+def lstm_step_backward(dh, dc, cache):
+    """Backward of :func:`lstm_step_forward`.
+
+    Returns
+    -------
+    dx : (N, D), dh_prev : (N, H), dc_prev : (N, H), dW_xh : (4H, D), dW_hh : (4H, H), db_h : (4H,) or None
+    """
+    x, h_prev, c_prev, gates, tanh_c, W_xh, W_hh, has_bias = cache
+    dz = array_module(dh).empty_like(gates)
+    dc = dc.copy()
+    lstm_pointwise_backward(dh, dc, gates, c_prev, tanh_c, dz)
+    return dz @ W_xh, dz @ W_hh, dc, dz.T @ x, dz.T @ h_prev, dz.sum(axis=0) if has_bias else None
+
+
+def lstm_layer_forward(x, h0, c0, W_xh, W_hh, b_h):
+    """One LSTM layer over a sequence: x (T, N, D), h0 and c0 (N, H).
+
+    Returns
+    -------
+    hs, cs : arrays, shape (T + 1, N, H): states ``h_0..h_T`` and ``c_0..c_T``
+    gates : array, shape (T, N, 4H): ``[i, f, g, o]`` of every step
+    tanh_cs : array, shape (T, N, H)
+    """
+    xp = array_module(x)
+    T, N, D = x.shape
+    H = W_hh.shape[1]
+    gates = xp.empty((T, N, 4 * H), dtype=x.dtype)
+    xp.matmul(x.reshape(T * N, D), W_xh.T, out=gates.reshape(T * N, 4 * H))  # all input projections at once
+    if b_h is not None:
+        gates += b_h
+    hs, cs = xp.empty((T + 1, N, H), dtype=x.dtype), xp.empty((T + 1, N, H), dtype=x.dtype)
+    tanh_cs = xp.empty((T, N, H), dtype=x.dtype)
+    hs[0], cs[0] = h0, c0
+    W_hhT, tmp = W_hh.T, xp.empty((N, 4 * H), dtype=x.dtype)
+    for t in range(T):
+        xp.matmul(hs[t], W_hhT, out=tmp)
+        gates[t] += tmp
+        lstm_pointwise_forward(gates[t], cs[t], cs[t + 1], tanh_cs[t], hs[t + 1])
+    return hs, cs, gates, tanh_cs
+
+
+def lstm_layer_backward(dout, dh_n, dc_n, x, hs, cs, gates, tanh_cs, W_xh, W_hh):
+    """BPTT through one LSTM layer. Returns ``dx, dh0, dc0, dW_xh, dW_hh, db_h``."""
+    xp = array_module(dout)
+    T, N, H = dout.shape
+    dz = xp.empty_like(gates)
+    dh = xp.zeros((N, H), dtype=dout.dtype) if dh_n is None else dh_n.copy()
+    dc = xp.zeros((N, H), dtype=dout.dtype) if dc_n is None else dc_n.copy()
+    for t in range(T - 1, -1, -1):
+        dh += dout[t]
+        lstm_pointwise_backward(dh, dc, gates[t], cs[t], tanh_cs[t], dz[t])
+        xp.matmul(dz[t], W_hh, out=dh)
+    d2 = dz.reshape(T * N, 4 * H)
+    dW_hh = d2.T @ hs[:-1].reshape(T * N, H)
+    dW_xh = d2.T @ x.reshape(T * N, -1)
+    dx = (d2 @ W_xh).reshape(x.shape)
+    return dx, dh, dc, dW_xh, dW_hh, d2.sum(axis=0)
+
+
+class LSTMCell(Module):
+    r"""An LSTM cell as a module, like ``torch.nn.LSTMCell``; ``forward(x, (h, c)) -> (h', c')``.
+
+    Calling it repeatedly pushes one cache per step (in training mode); ``backward(dh, dc)``
+    pops them in reverse order and returns ``(dx, (dh_prev, dc_prev))``.
+
+    Attributes
+    ----------
+    params : ``W_xh`` (4H, input_size), ``W_hh`` (4H, H), ``b_h`` (4H,), row blocks in gate order i, f, g, o
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        H = hidden_size
+        self.add_param("W_xh", init_uniform((4 * H, input_size), H, dtype))
+        self.add_param("W_hh", init_uniform((4 * H, H), H, dtype))
+        if bias:
+            self.add_param("b_h", init_uniform((4 * H,), H, dtype))
+        self.cache = []
+
+    def forward(self, x, hx=None):
+        """x : (N, input_size); hx : tuple (h, c) of (N, hidden_size), or None for zeros."""
+        W_hh = self.params["W_hh"]
+        check_float_array("x", x, ndim=2, like=W_hh, last=self.input_size, shape_desc="(N, input_size)")
+        shape = (x.shape[0], self.hidden_size)
+        if hx is None:
+            z = array_module(x).zeros(shape, x.dtype)
+            hx = (z, z)
+        if not isinstance(hx, tuple) or len(hx) != 2:
+            raise TypeError(f"hx must be a tuple (h, c), got {type(hx).__name__}")
+        check_shape("h", hx[0], shape, like=W_hh)
+        check_shape("c", hx[1], shape, like=W_hh)
+        h, c, cache = lstm_step_forward(x, hx[0], hx[1], self.params["W_xh"], W_hh, self.params.get("b_h"))
+        if self.training:
+            if self.cache is None:
+                self.cache = []
+            self.cache.append(cache)
+        return h, c
+
+    def backward(self, dh, dc=None):
+        """Backward of the most recent un-backpropagated step: returns ``(dx, (dh_prev, dc_prev))``."""
+        if not self.cache:
+            raise RuntimeError("LSTMCell.backward called more times than forward (in training mode)")
+        shape = self.cache[-1][1].shape
+        check_shape("dh", dh, shape, like=self.params["W_hh"])
+        dc = array_module(dh).zeros_like(dh) if dc is None else dc
+        check_shape("dc", dc, shape, like=self.params["W_hh"])
+        dx, dh_prev, dc_prev, dW_xh, dW_hh, db_h = lstm_step_backward(dh, dc, self.cache.pop())
+        self.grads["W_xh"] += dW_xh
+        self.grads["W_hh"] += dW_hh
+        if db_h is not None:
+            self.grads["b_h"] += db_h
+        return dx, (dh_prev, dc_prev)
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}"
+
+
+class LSTM(RecurrentBase):
+    r"""Multi-layer LSTM, a drop-in for ``torch.nn.LSTM`` (without ``proj_size``).
+
+    .. math::
+        \begin{aligned}
+        [z_i; z_f; z_g; z_o] &= W_{xh} x_t + W_{hh} h_{t-1} + b_h \\
+        c_t &= \sigma(z_f) \odot c_{t-1} + \sigma(z_i) \odot \tanh(z_g) \\
+        h_t &= \sigma(z_o) \odot \tanh(c_t)
+        \end{aligned}
+
+    Derived in the chapter "Long short-term memory".
+
+    Parameters are those of :class:`rnnlab.RNN` (without ``nonlinearity``).
+
+    ``forward(x, hx=None) -> (output, (h_n, c_n))`` with ``hx = (h0, c0)``, each (num_layers, N, H);
+    ``backward(d_output, d_hx=None) -> (dx, (dh0, dc0))`` with ``d_hx = (d_h_n, d_c_n)``.
+
+    Attributes
+    ----------
+    params : per layer ``W_xh_l{l}`` (4H, in_l), ``W_hh_l{l}`` (4H, H), ``b_h_l{l}`` (4H,), row blocks i, f, g, o.
+        ``b_h`` is PyTorch's ``bias_ih + bias_hh``.
+    """
+
+    gates = 4
+    state_names = ("h", "c")
+
+    def _layer_forward(self, l, x, state0):
+        p = self.params
+        hs, cs, gates, tanh_cs = lstm_layer_forward(x, state0[0], state0[1], p[f"W_xh_l{l}"], p[f"W_hh_l{l}"],
+                                                    p.get(f"b_h_l{l}"))
+        return hs[1:], (hs[-1], cs[-1]), (hs, cs, gates, tanh_cs)
+
+    def _layer_backward(self, l, dout, d_final, x, cache):
+        p = self.params
+        dx, dh0, dc0, dW_xh, dW_hh, db_h = lstm_layer_backward(dout, d_final[0], d_final[1], x, *cache,
+                                                               p[f"W_xh_l{l}"], p[f"W_hh_l{l}"])
+        self._add_grads(l, dW_xh, dW_hh, db_h)
+        return dx, (dh0, dc0)
