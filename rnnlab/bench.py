@@ -1,4 +1,4 @@
-"""Benchmarks: ``python -m rnnlab.bench rnn`` prints fwd+bwd times against PyTorch and a naive loop.
+"""Benchmarks: ``python -m rnnlab.bench rnn|lstm|gru|all`` prints fwd+bwd times against PyTorch and a naive loop.
 
 Every implementation is timed interleaved in the same run (round-robin over
 repeats), so a machine that slows down mid-run slows all of them alike. The
@@ -14,32 +14,15 @@ import time
 import numpy as np
 
 from . import backend
-from .cells import rnn_step_backward, rnn_step_forward
+from .gru import GRU
+from .lstm import LSTM
+from .naive import NAIVE
 from .recurrent import RNN
+
+LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 #: (N, T, input_size, hidden_size) benchmarked by default.
 DEFAULT_SIZES = [(1, 100, 65, 100), (16, 100, 128, 256), (64, 100, 128, 256), (64, 50, 256, 512)]
-
-
-def stepwise_rnn_fwd_bwd(x, h0, W_xh, W_hh, b_h, dout):
-    """The teaching implementation: one :func:`rnn_step_forward` per step, caches in a Python list.
-
-    Exactly the maths of :class:`rnnlab.RNN`, without hoisting the input projection or
-    batching the weight gradients, to show what those buys.
-    """
-    h, caches, outs = h0, [], []
-    for t in range(x.shape[0]):
-        h, c = rnn_step_forward(x[t], h, W_xh, W_hh, b_h)
-        caches.append(c)
-        outs.append(h)
-    dW_xh, dW_hh, db_h = np.zeros_like(W_xh), np.zeros_like(W_hh), np.zeros_like(b_h)
-    dh, dxs = np.zeros_like(h0), [None] * x.shape[0]
-    for t in reversed(range(x.shape[0])):
-        dxs[t], dh, gx, gh, gb = rnn_step_backward(dout[t] + dh, caches[t])
-        dW_xh += gx
-        dW_hh += gh
-        db_h += gb
-    return np.stack(outs), np.stack(dxs), dh, dW_xh, dW_hh, db_h
 
 
 def _cases(kind: str, N: int, T: int, D: int, H: int, device: str):
@@ -47,7 +30,7 @@ def _cases(kind: str, N: int, T: int, D: int, H: int, device: str):
     g = np.random.default_rng(0)
     x = g.standard_normal((T, N, D)).astype(np.float32)
     dout = g.standard_normal((T, N, H)).astype(np.float32)
-    layer = RNN(D, H).to(device)
+    layer = LAYERS[kind](D, H).to(device)
     xd, dd = backend.to_device(x, device), backend.to_device(dout, device)
     sync = _sync(device)
 
@@ -59,9 +42,7 @@ def _cases(kind: str, N: int, T: int, D: int, H: int, device: str):
 
     cases = {"rnnlab": ours}
     if device == "cpu":
-        p = layer.params
-        h0 = np.zeros((N, H), np.float32)
-        cases["naive"] = lambda: stepwise_rnn_fwd_bwd(x, h0, p["W_xh_l0"], p["W_hh_l0"], p["b_h_l0"], dout)
+        cases["naive"] = lambda: NAIVE[kind](x, layer.params, dout)
     try:
         import torch
     except ImportError:
@@ -130,7 +111,7 @@ def format_table(rows: list[dict], kind: str) -> str:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m rnnlab.bench", description=__doc__.splitlines()[0])
-    ap.add_argument("kind", nargs="?", default="rnn", choices=["rnn"], help="which layer to benchmark")
+    ap.add_argument("kind", nargs="?", default="all", choices=[*LAYERS, "all"], help="which layer to benchmark")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--size", action="append", metavar="N,T,D,H",
@@ -144,7 +125,8 @@ def main(argv=None):
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; numpy {np.__version__}")
     except ImportError:
         print("torch not installed: comparing against the naive implementation only")
-    print(format_table(run(args.kind, sizes, args.repeats, args.device), args.kind))
+    for kind in LAYERS if args.kind == "all" else [args.kind]:
+        print(format_table(run(kind, sizes, args.repeats, args.device), kind))
 
 
 if __name__ == "__main__":
