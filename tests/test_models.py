@@ -94,3 +94,21 @@ def test_checkpoint_that_does_not_fit_is_rejected(tmp_path):
     np.savez(tmp_path / "plain.npz", a=np.zeros(1))
     with pytest.raises(ValueError, match="CharLM.save"):
         CharLM.from_checkpoint(tmp_path / "plain.npz")
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_gated_cells_train_sample_and_round_trip(cell, tmp_path):
+    rnnlab.seed(4)
+    m = CharLM(VOCAB, hidden_size=6, num_layers=2, cell=cell, embedding_dim=3)
+    idx = np.random.default_rng(4).integers(0, len(VOCAB), (5, 2))
+    logits, state = m(idx)
+    assert logits.shape == (5, 2, len(VOCAB))
+    if cell == "lstm":
+        assert isinstance(state, tuple) and state[0].shape == state[1].shape == (2, 2, 6)
+    _, d = cross_entropy(logits, idx)
+    m.backward(d)
+    assert all(g.any() for _, _, g in m.named_parameters())
+    m.save(tmp_path / "m.npz")
+    m2 = CharLM.from_checkpoint(tmp_path / "m.npz")
+    assert isinstance(m2.rnn, type(m.rnn))
+    assert m.sample("he", 10, seed=1) == m2.sample("he", 10, seed=1)

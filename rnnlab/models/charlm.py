@@ -13,10 +13,12 @@ from ..data import CharVocab
 from ..functional import softmax
 from ..layers import Embedding, Linear
 from ..module import Module, write_npz
+from ..gru import GRU
+from ..lstm import LSTM
 from ..recurrent import RNN
 
 #: Recurrent layers a CharLM can use, by name.
-RECURRENT = {"rnn": RNN}
+RECURRENT = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
 class CharLM(Module):
@@ -27,7 +29,7 @@ class CharLM(Module):
     vocab : CharVocab
     hidden_size : int
     num_layers : int
-    cell : ``'rnn'`` (the name of a recurrent layer in :data:`RECURRENT`)
+    cell : ``'rnn'``, ``'lstm'`` or ``'gru'`` (a recurrent layer in :data:`RECURRENT`)
     embedding_dim : int, optional
         Size of a learned embedding of the input characters. ``None`` (default)
         feeds one-hot vectors, as in Karpathy's ``min-char-rnn``.
