@@ -89,20 +89,21 @@ def gru_step_forward(x, h_prev, W_xh, W_hh, b_h=None, b_hn=None):
         zh[:, 2 * H:] += b_hn
     h = array_module(x).empty_like(h_prev)
     gru_pointwise_forward(zx, zh, h_prev, h)
-    return h, (x, h_prev, zx, zh[:, 2 * H:].copy(), W_xh, W_hh, b_h is not None)
+    return h, (x, h_prev, zx, zh[:, 2 * H:].copy(), W_xh, W_hh, b_h is not None, b_hn is not None)
 
 
 def gru_step_backward(dh, cache):
     """Backward of :func:`gru_step_forward`: ``dx, dh_prev, dW_xh, dW_hh, db_h, db_hn`` (biases None if absent)."""
-    x, h_prev, gates, hn, W_xh, W_hh, has_bias = cache
+    x, h_prev, gates, hn, W_xh, W_hh, has_b_h, has_b_hn = cache
     xp = array_module(dh)
     dzx, dzh = xp.empty_like(gates), xp.empty_like(gates)
     dh = dh.copy()
     gru_pointwise_backward(dh, gates, hn, h_prev, dzx, dzh)
     H = dh.shape[-1]
     dh += dzh @ W_hh
-    db = (dzx.sum(axis=0), dzh[:, 2 * H:].sum(axis=0)) if has_bias else (None, None)
-    return (dzx @ W_xh, dh, dzx.T @ x, dzh.T @ h_prev) + db
+    db_h = dzx.sum(axis=0) if has_b_h else None
+    db_hn = dzh[:, 2 * H:].sum(axis=0) if has_b_hn else None
+    return dzx @ W_xh, dh, dzx.T @ x, dzh.T @ h_prev, db_h, db_hn
 
 
 def gru_layer_forward(x, h0, W_xh, W_hh, b_h, b_hn):
@@ -194,6 +195,7 @@ class GRUCell(Module):
         g["W_hh"] += dW_hh
         if db_h is not None:
             g["b_h"] += db_h
+        if db_hn is not None:
             g["b_hn"] += db_hn
         return dx, dh_prev
 

@@ -176,7 +176,10 @@ class RecurrentBase(Module):
             caches.append((inp, cache, mask))
             inp = out
         self.cache = (caches, N)
-        return (inp.transpose(1, 0, 2) if self.batch_first else inp), self._states_out(finals)
+        # A copy: the output is a view of a buffer the backward pass reads, and a caller
+        # changing it in place must not change the gradients.
+        out = (inp.transpose(1, 0, 2) if self.batch_first else inp).copy()
+        return out, self._states_out(finals)
 
     def backward(self, d_output, d_hx=None):
         """Backpropagation through time over the sequence of the last ``forward``.
