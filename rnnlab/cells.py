@@ -63,15 +63,75 @@ def init_uniform(shape, hidden_size: int, dtype):
     return backend.rng().uniform(-k, k, shape).astype(dtype)
 
 
-class RNNCell(Module):
+class CellBase(Module):
+    """What the one-step cells share: parameters ``W_xh`` (G*H, D), ``W_hh`` (G*H, H), ``b_h`` (G*H,),
+    input checks, and a stack of per-step caches.
+
+    Calling a cell repeatedly pushes one cache per step; ``backward`` pops them in
+    reverse order, which is exactly backpropagation through time. In eval mode
+    nothing is cached, so step-by-step inference runs in constant memory.
+    """
+
+    gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        G, H = self.gates, hidden_size
+        self.add_param("W_xh", init_uniform((G * H, input_size), H, dtype))
+        self.add_param("W_hh", init_uniform((G * H, H), H, dtype))
+        if bias:
+            self.add_param("b_h", init_uniform((G * H,), H, dtype))
+        self.cache = []
+
+    def _check_step(self, x, states: dict):
+        """Check ``x`` (N, input_size) and each named state (N, hidden_size); None becomes zeros."""
+        W_hh = self.params["W_hh"]
+        check_float_array("x", x, ndim=2, like=W_hh, last=self.input_size, shape_desc="(N, input_size)")
+        shape = (x.shape[0], self.hidden_size)
+        out = []
+        for name, s in states.items():
+            if s is None:
+                s = backend.array_module(x).zeros(shape, x.dtype)
+            check_shape(name, s, shape, like=W_hh)
+            out.append(s)
+        return out
+
+    def _push(self, cache) -> None:
+        if self.training:
+            if self.cache is None:
+                self.cache = []
+            self.cache.append(cache)
+
+    def _pop(self, **upstream):
+        """The cache of the latest step not yet backpropagated, after checking the upstream gradients' shapes."""
+        if not self.cache:
+            raise RuntimeError(f"{type(self).__name__}.backward called more times than forward (in training mode)")
+        shape = (self._batch_size(self.cache[-1]), self.hidden_size)
+        for name, g in upstream.items():
+            check_shape(name, g, shape, like=self.params["W_hh"])
+        return self.cache.pop()
+
+    @staticmethod
+    def _batch_size(cache) -> int:
+        return cache[0].shape[0]  # every step cache starts with the step's input x (N, D)
+
+    def _add_grads(self, **grads) -> None:
+        for k, g in grads.items():
+            if g is not None:
+                self.grads[k] += g
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}"
+
+
+class RNNCell(CellBase):
     r"""A vanilla RNN cell as a module, like ``torch.nn.RNNCell``.
 
     .. math:: h_t = \phi(W_{xh} x_t + W_{hh} h_{t-1} + b_h)
 
-    Calling it repeatedly pushes one cache per step; ``backward`` pops them in
-    reverse order, which is exactly backpropagation through time. In eval mode
-    nothing is cached, so step-by-step inference runs in constant memory. Derived
-    in the chapter "Backpropagation through time".
+    ``forward(x, h=None) -> h_next`` and ``backward(dh) -> (dx, dh_prev)``, one step at a
+    time (see :class:`CellBase`). Derived in the chapter "Backpropagation through time".
 
     Attributes
     ----------
@@ -80,39 +140,22 @@ class RNNCell(Module):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", dtype=np.float32):
-        super().__init__()
         activation(nonlinearity)  # validate early
-        self.input_size, self.hidden_size, self.nonlinearity = input_size, hidden_size, nonlinearity
-        self.add_param("W_xh", init_uniform((hidden_size, input_size), hidden_size, dtype))
-        self.add_param("W_hh", init_uniform((hidden_size, hidden_size), hidden_size, dtype))
-        if bias:
-            self.add_param("b_h", init_uniform((hidden_size,), hidden_size, dtype))
-        self.cache = []
+        super().__init__(input_size, hidden_size, bias, dtype)
+        self.nonlinearity = nonlinearity
 
     def forward(self, x, h=None):
         """x : (N, input_size), h : (N, hidden_size) or None for zeros -> h_next : (N, hidden_size)."""
-        W_hh = self.params["W_hh"]
-        check_float_array("x", x, ndim=2, like=W_hh, last=self.input_size, shape_desc="(N, input_size)")
-        if h is None:
-            h = backend.array_module(x).zeros((x.shape[0], self.hidden_size), x.dtype)
-        check_shape("h", h, (x.shape[0], self.hidden_size), like=W_hh)
-        h_next, cache = rnn_step_forward(x, h, self.params["W_xh"], W_hh, self.params.get("b_h"), self.nonlinearity)
-        if self.training:
-            if self.cache is None:
-                self.cache = []
-            self.cache.append(cache)
+        (h,) = self._check_step(x, {"h": h})
+        p = self.params
+        h_next, cache = rnn_step_forward(x, h, p["W_xh"], p["W_hh"], p.get("b_h"), self.nonlinearity)
+        self._push(cache)
         return h_next
 
     def backward(self, dh):
         """Backward of the most recent un-backpropagated step: returns ``(dx, dh_prev)``."""
-        if not self.cache:
-            raise RuntimeError("RNNCell.backward called more times than forward (in training mode)")
-        check_shape("dh", dh, self.cache[-1][2].shape, like=self.params["W_hh"])
-        dx, dh_prev, dW_xh, dW_hh, db_h = rnn_step_backward(dh, self.cache.pop())
-        self.grads["W_xh"] += dW_xh
-        self.grads["W_hh"] += dW_hh
-        if db_h is not None:
-            self.grads["b_h"] += db_h
+        dx, dh_prev, dW_xh, dW_hh, db_h = rnn_step_backward(dh, self._pop(dh=dh))
+        self._add_grads(W_xh=dW_xh, W_hh=dW_hh, b_h=db_h)
         return dx, dh_prev
 
     def extra_repr(self):

@@ -12,10 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import array_module
-from .cells import init_uniform
-from .checks import check_float_array, check_shape
+from .cells import CellBase, init_uniform
 from .functional import sigmoid
-from .module import Module
 from .recurrent import RecurrentBase
 
 
@@ -152,7 +150,7 @@ def gru_layer_backward(dout, dh_n, x, hs, gates, hns, W_xh, W_hh):
     return dx, dh, dW_xh, dW_hh, dx2.sum(axis=0), dh2[:, 2 * H:].sum(axis=0)
 
 
-class GRUCell(Module):
+class GRUCell(CellBase):
     r"""A GRU cell as a module, like ``torch.nn.GRUCell``: ``forward(x, h) -> h'``, ``backward(dh) -> (dx, dh_prev)``.
 
     Attributes
@@ -160,47 +158,26 @@ class GRUCell(Module):
     params : ``W_xh`` (3H, input_size), ``W_hh`` (3H, H) in gate order r, z, n; ``b_h`` (3H,) and ``b_hn`` (H,)
     """
 
+    gates = 3
+
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32):
-        super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        H = hidden_size
-        self.add_param("W_xh", init_uniform((3 * H, input_size), H, dtype))
-        self.add_param("W_hh", init_uniform((3 * H, H), H, dtype))
+        super().__init__(input_size, hidden_size, bias, dtype)
         if bias:
-            self.add_param("b_h", init_uniform((3 * H,), H, dtype))
-            self.add_param("b_hn", init_uniform((H,), H, dtype))
-        self.cache = []
+            self.add_param("b_hn", init_uniform((hidden_size,), hidden_size, dtype))
 
     def forward(self, x, h=None):
-        W_hh = self.params["W_hh"]
-        check_float_array("x", x, ndim=2, like=W_hh, last=self.input_size, shape_desc="(N, input_size)")
-        if h is None:
-            h = array_module(x).zeros((x.shape[0], self.hidden_size), x.dtype)
-        check_shape("h", h, (x.shape[0], self.hidden_size), like=W_hh)
+        """x : (N, input_size), h : (N, hidden_size) or None for zeros -> h_next : (N, hidden_size)."""
+        (h,) = self._check_step(x, {"h": h})
         p = self.params
-        h_next, cache = gru_step_forward(x, h, p["W_xh"], W_hh, p.get("b_h"), p.get("b_hn"))
-        if self.training:
-            if self.cache is None:
-                self.cache = []
-            self.cache.append(cache)
+        h_next, cache = gru_step_forward(x, h, p["W_xh"], p["W_hh"], p.get("b_h"), p.get("b_hn"))
+        self._push(cache)
         return h_next
 
     def backward(self, dh):
-        if not self.cache:
-            raise RuntimeError("GRUCell.backward called more times than forward (in training mode)")
-        check_shape("dh", dh, self.cache[-1][1].shape, like=self.params["W_hh"])
-        dx, dh_prev, dW_xh, dW_hh, db_h, db_hn = gru_step_backward(dh, self.cache.pop())
-        g = self.grads
-        g["W_xh"] += dW_xh
-        g["W_hh"] += dW_hh
-        if db_h is not None:
-            g["b_h"] += db_h
-        if db_hn is not None:
-            g["b_hn"] += db_hn
+        """Backward of the most recent un-backpropagated step: returns ``(dx, dh_prev)``."""
+        dx, dh_prev, dW_xh, dW_hh, db_h, db_hn = gru_step_backward(dh, self._pop(dh=dh))
+        self._add_grads(W_xh=dW_xh, W_hh=dW_hh, b_h=db_h, b_hn=db_hn)
         return dx, dh_prev
-
-    def extra_repr(self):
-        return f"{self.input_size}, {self.hidden_size}"
 
 
 class GRU(RecurrentBase):

@@ -7,13 +7,9 @@ functions (for reading) and the sequence layer (for speed) both call.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .backend import array_module
-from .cells import init_uniform
-from .checks import check_float_array, check_shape
+from .cells import CellBase
 from .functional import sigmoid
-from .module import Module
 from .recurrent import RecurrentBase
 
 
@@ -145,63 +141,36 @@ def lstm_layer_backward(dout, dh_n, dc_n, x, hs, cs, gates, tanh_cs, W_xh, W_hh)
     return dx, dh, dc, dW_xh, dW_hh, d2.sum(axis=0)
 
 
-class LSTMCell(Module):
-    r"""An LSTM cell as a module, like ``torch.nn.LSTMCell``; ``forward(x, (h, c)) -> (h', c')``.
+class LSTMCell(CellBase):
+    r"""An LSTM cell as a module, like ``torch.nn.LSTMCell``: ``forward(x, (h, c)) -> (h', c')``.
 
-    Calling it repeatedly pushes one cache per step (in training mode); ``backward(dh, dc)``
-    pops them in reverse order and returns ``(dx, (dh_prev, dc_prev))``.
+    ``backward(dh, dc=None)`` returns ``(dx, (dh_prev, dc_prev))``, one step at a time
+    (see :class:`rnnlab.cells.CellBase`).
 
     Attributes
     ----------
     params : ``W_xh`` (4H, input_size), ``W_hh`` (4H, H), ``b_h`` (4H,), row blocks in gate order i, f, g, o
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32):
-        super().__init__()
-        self.input_size, self.hidden_size = input_size, hidden_size
-        H = hidden_size
-        self.add_param("W_xh", init_uniform((4 * H, input_size), H, dtype))
-        self.add_param("W_hh", init_uniform((4 * H, H), H, dtype))
-        if bias:
-            self.add_param("b_h", init_uniform((4 * H,), H, dtype))
-        self.cache = []
+    gates = 4
 
     def forward(self, x, hx=None):
         """x : (N, input_size); hx : tuple (h, c) of (N, hidden_size), or None for zeros."""
-        W_hh = self.params["W_hh"]
-        check_float_array("x", x, ndim=2, like=W_hh, last=self.input_size, shape_desc="(N, input_size)")
-        shape = (x.shape[0], self.hidden_size)
-        if hx is None:
-            z = array_module(x).zeros(shape, x.dtype)
-            hx = (z, z)
-        if not isinstance(hx, tuple) or len(hx) != 2:
+        if hx is not None and (not isinstance(hx, tuple) or len(hx) != 2):
             raise TypeError(f"hx must be a tuple (h, c), got {type(hx).__name__}")
-        check_shape("h", hx[0], shape, like=W_hh)
-        check_shape("c", hx[1], shape, like=W_hh)
-        h, c, cache = lstm_step_forward(x, hx[0], hx[1], self.params["W_xh"], W_hh, self.params.get("b_h"))
-        if self.training:
-            if self.cache is None:
-                self.cache = []
-            self.cache.append(cache)
+        h, c = self._check_step(x, {"h": None, "c": None} if hx is None else {"h": hx[0], "c": hx[1]})
+        p = self.params
+        h, c, cache = lstm_step_forward(x, h, c, p["W_xh"], p["W_hh"], p.get("b_h"))
+        self._push(cache)
         return h, c
 
     def backward(self, dh, dc=None):
         """Backward of the most recent un-backpropagated step: returns ``(dx, (dh_prev, dc_prev))``."""
-        if not self.cache:
-            raise RuntimeError("LSTMCell.backward called more times than forward (in training mode)")
-        shape = self.cache[-1][1].shape
-        check_shape("dh", dh, shape, like=self.params["W_hh"])
         dc = array_module(dh).zeros_like(dh) if dc is None else dc
-        check_shape("dc", dc, shape, like=self.params["W_hh"])
-        dx, dh_prev, dc_prev, dW_xh, dW_hh, db_h = lstm_step_backward(dh, dc, self.cache.pop())
-        self.grads["W_xh"] += dW_xh
-        self.grads["W_hh"] += dW_hh
-        if db_h is not None:
-            self.grads["b_h"] += db_h
+        cache = self._pop(dh=dh, dc=dc)
+        dx, dh_prev, dc_prev, dW_xh, dW_hh, db_h = lstm_step_backward(dh, dc, cache)
+        self._add_grads(W_xh=dW_xh, W_hh=dW_hh, b_h=db_h)
         return dx, (dh_prev, dc_prev)
-
-    def extra_repr(self):
-        return f"{self.input_size}, {self.hidden_size}"
 
 
 class LSTM(RecurrentBase):
