@@ -131,8 +131,9 @@ def gru_layer_forward(x, h0, W_xh, W_hh, b_h, b_hn):
     return hs, gates, hns
 
 
-def gru_layer_backward(dout, dh_n, x, hs, gates, hns, W_xh, W_hh):
-    """BPTT through one GRU layer. Returns ``dx, dh0, dW_xh, dW_hh, db_h, db_hn``."""
+def gru_layer_backward(dout, dh_n, x, hs, gates, hns, W_xh, W_hh, record=None):
+    """BPTT through one GRU layer. Returns ``dx, dh0, dW_xh, dW_hh, db_h, db_hn``; ``record`` as in
+    :func:`rnnlab.recurrent.rnn_layer_backward`."""
     xp = array_module(dout)
     T, N, H = dout.shape
     dzx, dzh = xp.empty_like(gates), xp.empty_like(gates)
@@ -140,6 +141,8 @@ def gru_layer_backward(dout, dh_n, x, hs, gates, hns, W_xh, W_hh):
     tmp = xp.empty((N, H), dtype=dout.dtype)
     for t in range(T - 1, -1, -1):
         dh += dout[t]
+        if record is not None:
+            record[t] = dh
         gru_pointwise_backward(dh, gates[t], hns[t], hs[t], dzx[t], dzh[t])
         xp.matmul(dzh[t], W_hh, out=tmp)
         dh += tmp
@@ -216,10 +219,10 @@ class GRU(RecurrentBase):
                                            p.get(f"b_hn_l{l}"))
         return hs[1:], (hs[-1],), (hs, gates, hns)
 
-    def _layer_backward(self, l, dout, d_final, x, cache):
+    def _layer_backward(self, l, dout, d_final, x, cache, record=None):
         p = self.params
         dx, dh0, dW_xh, dW_hh, db_h, db_hn = gru_layer_backward(dout, d_final[0], x, *cache, p[f"W_xh_l{l}"],
-                                                                p[f"W_hh_l{l}"])
+                                                                p[f"W_hh_l{l}"], record)
         self._add_grads(l, dW_xh, dW_hh, db_h)
         if self.bias:
             self.grads[f"b_hn_l{l}"] += db_hn

@@ -123,8 +123,9 @@ def lstm_layer_forward(x, h0, c0, W_xh, W_hh, b_h):
     return hs, cs, gates, tanh_cs
 
 
-def lstm_layer_backward(dout, dh_n, dc_n, x, hs, cs, gates, tanh_cs, W_xh, W_hh):
-    """BPTT through one LSTM layer. Returns ``dx, dh0, dc0, dW_xh, dW_hh, db_h``."""
+def lstm_layer_backward(dout, dh_n, dc_n, x, hs, cs, gates, tanh_cs, W_xh, W_hh, record=None):
+    """BPTT through one LSTM layer. Returns ``dx, dh0, dc0, dW_xh, dW_hh, db_h``; ``record`` as in
+    :func:`rnnlab.recurrent.rnn_layer_backward`."""
     xp = array_module(dout)
     T, N, H = dout.shape
     dz = xp.empty_like(gates)
@@ -132,6 +133,8 @@ def lstm_layer_backward(dout, dh_n, dc_n, x, hs, cs, gates, tanh_cs, W_xh, W_hh)
     dc = xp.zeros((N, H), dtype=dout.dtype) if dc_n is None else dc_n.copy()
     for t in range(T - 1, -1, -1):
         dh += dout[t]
+        if record is not None:
+            record[t] = dh
         lstm_pointwise_backward(dh, dc, gates[t], cs[t], tanh_cs[t], dz[t])
         xp.matmul(dz[t], W_hh, out=dh)
     d2 = dz.reshape(T * N, 4 * H)
@@ -205,9 +208,9 @@ class LSTM(RecurrentBase):
                                                     p.get(f"b_h_l{l}"))
         return hs[1:], (hs[-1], cs[-1]), (hs, cs, gates, tanh_cs)
 
-    def _layer_backward(self, l, dout, d_final, x, cache):
+    def _layer_backward(self, l, dout, d_final, x, cache, record=None):
         p = self.params
         dx, dh0, dc0, dW_xh, dW_hh, db_h = lstm_layer_backward(dout, d_final[0], d_final[1], x, *cache,
-                                                               p[f"W_xh_l{l}"], p[f"W_hh_l{l}"])
+                                                               p[f"W_xh_l{l}"], p[f"W_hh_l{l}"], record)
         self._add_grads(l, dW_xh, dW_hh, db_h)
         return dx, (dh0, dc0)

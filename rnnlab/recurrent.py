@@ -56,7 +56,7 @@ def rnn_layer_forward(x, h0, W_xh, W_hh, b_h, nonlinearity: str):
     return hs
 
 
-def rnn_layer_backward(dout, dh_n, x, hs, W_xh, W_hh, nonlinearity: str):
+def rnn_layer_backward(dout, dh_n, x, hs, W_xh, W_hh, nonlinearity: str, record=None):
     """BPTT through one RNN layer.
 
     Parameters
@@ -64,6 +64,8 @@ def rnn_layer_backward(dout, dh_n, x, hs, W_xh, W_hh, nonlinearity: str):
     dout : array, shape (T, N, H), gradient w.r.t. the outputs ``hs[1:]``
     dh_n : array, shape (N, H), or None, gradient w.r.t. the final state
     x, hs : the forward's input and state buffer
+    record : array, shape (T, N, H), optional
+        If given, filled with :math:`\\partial L/\\partial h_t` for every step (see ``record_state_grads``).
 
     Returns
     -------
@@ -76,6 +78,8 @@ def rnn_layer_backward(dout, dh_n, x, hs, W_xh, W_hh, nonlinearity: str):
     dh = xp.zeros((N, H), dtype=dout.dtype) if dh_n is None else dh_n.copy()
     for t in range(T - 1, -1, -1):  # dh = dL/dh_t from above and from the future
         dh += dout[t]
+        if record is not None:
+            record[t] = dh
         delta[t] *= dh
         xp.matmul(delta[t], W_hh, out=dh)  # dL/dh_{t-1} through W_hh
     d2 = delta.reshape(T * N, H)
@@ -93,8 +97,14 @@ class RecurrentBase(Module):
 
     * ``_layer_forward(l, x, state0) -> (out, final_state, cache)`` with ``x`` of shape
       (T, N, in_l), ``out`` (T, N, H) and states as tuples of (N, H) arrays;
-    * ``_layer_backward(l, dout, d_final, x, cache) -> (dx, d_state0)``, adding the
-      parameter gradients of layer ``l`` into ``self.grads``.
+    * ``_layer_backward(l, dout, d_final, x, cache, record) -> (dx, d_state0)``, adding the
+      parameter gradients of layer ``l`` into ``self.grads`` and, when ``record`` is an array,
+      writing :math:`\\partial L/\\partial h_t` of every step into it.
+
+    Set ``record_state_grads = True`` on a layer to keep, after each ``backward``, the gradient
+    of the loss w.r.t. every hidden state in ``state_grads``: a list with one (T, N, H) array per
+    layer, time-major, holding :math:`\\partial L/\\partial h_t` (from the output at :math:`t` and
+    from the steps after it). The gradient-flow chapter plots its norms.
     """
 
     gates = 1
@@ -114,6 +124,7 @@ class RecurrentBase(Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first = bias, batch_first
         self.dropout, self.bidirectional = dropout, bidirectional
+        self.record_state_grads, self.state_grads = False, None
         G, H = self.gates, hidden_size
         for l in range(num_layers):
             d_in = input_size if l == 0 else hidden_size
@@ -205,14 +216,17 @@ class RecurrentBase(Module):
         dout = d_output.transpose(1, 0, 2) if self.batch_first else d_output
         xp = array_module(dout)
         d_state0 = tuple(xp.empty((L, N, H), dtype=dout.dtype) for _ in self.state_names)
+        records = [xp.empty((T, N, H), dtype=dout.dtype) for _ in range(L)] if self.record_state_grads else None
         for l in range(L - 1, -1, -1):
             inp, cache, _ = caches[l]
-            dx, d0 = self._layer_backward(l, dout, tuple(None if d is None else d[l] for d in d_final), inp, cache)
+            dx, d0 = self._layer_backward(l, dout, tuple(None if d is None else d[l] for d in d_final), inp, cache,
+                                          None if records is None else records[l])
             for a, v in zip(d_state0, d0):
                 a[l] = v
             if l > 0 and caches[l - 1][2] is not None:
                 dx *= caches[l - 1][2]  # through the dropout mask on the layer below's output
             dout = dx
+        self.state_grads = records
         return (dout.transpose(1, 0, 2) if self.batch_first else dout), self._states_out(d_state0)
 
     def _add_grads(self, l: int, dW_xh, dW_hh, db_h) -> None:
@@ -225,7 +239,7 @@ class RecurrentBase(Module):
     def _layer_forward(self, l, x, state0):
         raise NotImplementedError  # abstract
 
-    def _layer_backward(self, l, dout, d_final, x, cache):
+    def _layer_backward(self, l, dout, d_final, x, cache, record=None):
         raise NotImplementedError  # abstract
 
     def extra_repr(self):
@@ -282,10 +296,10 @@ class RNN(RecurrentBase):
         hs = rnn_layer_forward(x, state0[0], p[f"W_xh_l{l}"], p[f"W_hh_l{l}"], p.get(f"b_h_l{l}"), self.nonlinearity)
         return hs[1:], (hs[-1],), hs
 
-    def _layer_backward(self, l, dout, d_final, x, hs):
+    def _layer_backward(self, l, dout, d_final, x, hs, record=None):
         p = self.params
         dx, dh0, dW_xh, dW_hh, db_h = rnn_layer_backward(dout, d_final[0], x, hs, p[f"W_xh_l{l}"], p[f"W_hh_l{l}"],
-                                                         self.nonlinearity)
+                                                         self.nonlinearity, record)
         self._add_grads(l, dW_xh, dW_hh, db_h)
         return dx, (dh0,)
 
