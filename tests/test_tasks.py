@@ -72,3 +72,28 @@ def test_bad_arguments(task):
         task(0, 20)
     with pytest.raises(ValueError, match=r"\bT\b"):
         task(4, 0)
+
+
+def test_lstm_beats_the_adding_baseline_at_modest_T():
+    import rnnlab
+
+    rnnlab.seed(0)
+    T, H = 20, 16
+    lstm, head = rnnlab.LSTM(2, H), rnnlab.Linear(H, 1)
+    params = lstm.parameters() + head.parameters()
+    opt = rnnlab.Adam(params, lr=1e-2)
+    g = np.random.default_rng(0)
+    for step in range(600):
+        x, y = tasks.adding_problem(32, T, seed=g)
+        out, _ = lstm(x)
+        loss, dy = rnnlab.mse(head(out[-1]), y)
+        opt.zero_grad()
+        d_last = head.backward(dy)
+        d_out = np.zeros_like(out)
+        d_out[-1] = d_last
+        lstm.backward(d_out)
+        rnnlab.clip_grad_norm(params, 1.0)
+        opt.step()
+    x, y = tasks.adding_problem(500, T, seed=123)
+    test_mse, _ = rnnlab.mse(head(lstm.eval()(x)[0][-1]), y)
+    assert test_mse < 0.1 * tasks.adding_baseline()
