@@ -104,8 +104,9 @@ def gru_step_backward(dh, cache):
     return dzx @ W_xh, dh, dzx.T @ x, dzh.T @ h_prev, db_h, db_hn
 
 
-def gru_layer_forward(x, h0, W_xh, W_hh, b_h, b_hn):
-    """One GRU layer over a sequence: x (T, N, D), h0 (N, H).
+def gru_layer_forward(x, h0, W_xh, W_hh, b_h, b_hn, frozen=None):
+    """One GRU layer over a sequence: x (T, N, D), h0 (N, H); ``frozen`` as in
+    :func:`rnnlab.recurrent.rnn_layer_forward`.
 
     Returns
     -------
@@ -128,10 +129,12 @@ def gru_layer_forward(x, h0, W_xh, W_hh, b_h, b_hn):
             zh[:, 2 * H:] += b_hn
         gru_pointwise_forward(gates[t], zh, hs[t], hs[t + 1])
         hns[t] = zh[:, 2 * H:]
+        if frozen is not None:
+            xp.copyto(hs[t + 1], hs[t], where=frozen[t])
     return hs, gates, hns
 
 
-def gru_layer_backward(dout, dh_n, x, hs, gates, hns, W_xh, W_hh, record=None):
+def gru_layer_backward(dout, dh_n, x, hs, gates, hns, W_xh, W_hh, record=None, frozen=None):
     """BPTT through one GRU layer. Returns ``dx, dh0, dW_xh, dW_hh, db_h, db_hn``; ``record`` as in
     :func:`rnnlab.recurrent.rnn_layer_backward`."""
     xp = array_module(dout)
@@ -143,7 +146,14 @@ def gru_layer_backward(dout, dh_n, x, hs, gates, hns, W_xh, W_hh, record=None):
         dh += dout[t]
         if record is not None:
             record[t] = dh
-        gru_pointwise_backward(dh, gates[t], hns[t], hs[t], dzx[t], dzh[t])
+        if frozen is None:
+            gru_pointwise_backward(dh, gates[t], hns[t], hs[t], dzx[t], dzh[t])
+        else:  # frozen steps pass dh through and contribute nothing
+            dh_carried = dh.copy()
+            gru_pointwise_backward(dh, gates[t], hns[t], hs[t], dzx[t], dzh[t])
+            xp.copyto(dzx[t], 0, where=frozen[t])
+            xp.copyto(dzh[t], 0, where=frozen[t])
+            xp.copyto(dh, dh_carried, where=frozen[t])
         xp.matmul(dzh[t], W_hh, out=tmp)
         dh += tmp
     dx2, dh2 = dzx.reshape(T * N, 3 * H), dzh.reshape(T * N, 3 * H)
@@ -210,20 +220,20 @@ class GRU(RecurrentBase):
         super().__init__(*args, **kwargs)
         if self.bias:
             dtype, H = self.dtype, self.hidden_size
-            for l in range(self.num_layers):
-                self.add_param(f"b_hn_l{l}", init_uniform((H,), H, dtype))
+            for key in self.layer_keys:
+                self.add_param(f"b_hn_{key}", init_uniform((H,), H, dtype))
 
-    def _layer_forward(self, l, x, state0):
+    def _layer_forward(self, key, x, state0, frozen=None):
         p = self.params
-        hs, gates, hns = gru_layer_forward(x, state0[0], p[f"W_xh_l{l}"], p[f"W_hh_l{l}"], p.get(f"b_h_l{l}"),
-                                           p.get(f"b_hn_l{l}"))
+        hs, gates, hns = gru_layer_forward(x, state0[0], p[f"W_xh_{key}"], p[f"W_hh_{key}"], p.get(f"b_h_{key}"),
+                                           p.get(f"b_hn_{key}"), frozen)
         return hs[1:], (hs[-1],), (hs, gates, hns)
 
-    def _layer_backward(self, l, dout, d_final, x, cache, record=None):
+    def _layer_backward(self, key, dout, d_final, x, cache, record=None, frozen=None):
         p = self.params
-        dx, dh0, dW_xh, dW_hh, db_h, db_hn = gru_layer_backward(dout, d_final[0], x, *cache, p[f"W_xh_l{l}"],
-                                                                p[f"W_hh_l{l}"], record)
-        self._add_grads(l, dW_xh, dW_hh, db_h)
+        dx, dh0, dW_xh, dW_hh, db_h, db_hn = gru_layer_backward(dout, d_final[0], x, *cache, p[f"W_xh_{key}"],
+                                                                p[f"W_hh_{key}"], record, frozen)
+        self._add_grads(key, dW_xh, dW_hh, db_h)
         if self.bias:
-            self.grads[f"b_hn_l{l}"] += db_hn
+            self.grads[f"b_hn_{key}"] += db_hn
         return dx, (dh0,)

@@ -23,11 +23,12 @@ from . import backend
 
 
 def _layers(module):
+    """The parameter-name suffixes of every layer and direction (``l0``, ``l0_reverse``, ...)."""
     from .recurrent import RecurrentBase
 
     if not isinstance(module, RecurrentBase):
         raise TypeError(f"expected an rnnlab RNN, LSTM or GRU, got {type(module).__name__}")
-    return range(module.num_layers)
+    return module.layer_keys
 
 
 def _set(module, name, value) -> None:
@@ -47,7 +48,7 @@ def orthogonal_(module, gain: float = 1.0):
     layers = _layers(module)
     H, G = module.hidden_size, module.gates
     for l in layers:
-        _set(module, f"W_hh_l{l}", np.concatenate([gain * random_orthogonal(H) for _ in range(G)]))
+        _set(module, f"W_hh_{l}", np.concatenate([gain * random_orthogonal(H) for _ in range(G)]))
     return module
 
 
@@ -56,9 +57,9 @@ def identity_(module, gain: float = 1.0):
     layers = _layers(module)
     H, G = module.hidden_size, module.gates
     for l in layers:
-        _set(module, f"W_hh_l{l}", np.tile(gain * np.eye(H), (G, 1)))
+        _set(module, f"W_hh_{l}", np.tile(gain * np.eye(H), (G, 1)))
         for k in module.params:
-            if k.startswith("b_") and k.endswith(f"_l{l}"):
+            if k.startswith("b_") and k.endswith(f"_{l}"):
                 _set(module, k, np.zeros(module.params[k].shape))
     return module
 
@@ -76,9 +77,9 @@ def forget_bias_(module, value: float = 1.0):
         raise ValueError("this LSTM has no bias (bias=False)")
     H = module.hidden_size
     for l in _layers(module):
-        b = backend.to_numpy(module.params[f"b_h_l{l}"]).copy()
+        b = backend.to_numpy(module.params[f"b_h_{l}"]).copy()
         b[H:2 * H] = value
-        _set(module, f"b_h_l{l}", b)
+        _set(module, f"b_h_{l}", b)
     return module
 
 
@@ -87,6 +88,6 @@ def uniform_(module, bound: float | None = None):
     layers = _layers(module)
     k = 1.0 / np.sqrt(module.hidden_size) if bound is None else bound
     for l in layers:
-        for name in [n for n in module.params if n.endswith(f"_l{l}")]:
+        for name in [n for n in module.params if n.endswith(f"_{l}")]:
             _set(module, name, backend.rng().uniform(-k, k, module.params[name].shape))
     return module

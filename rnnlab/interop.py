@@ -51,19 +51,19 @@ def torch_state_dict(module, grads: bool = False) -> dict[str, np.ndarray]:
     src = module.grads if grads else module.params
     H = module.hidden_size
     out = {}
-    for l in range(module.num_layers):
-        get = lambda k: backend.to_numpy(src[f"{k}_l{l}"]).copy()  # noqa: E731
-        out[f"weight_ih_l{l}"] = get("W_xh")
-        out[f"weight_hh_l{l}"] = get("W_hh")
+    for key in module.layer_keys:  # l0, l0_reverse, l1, ...: PyTorch's suffixes too
+        get = lambda k: backend.to_numpy(src[f"{k}_{key}"]).copy()  # noqa: E731
+        out[f"weight_ih_{key}"] = get("W_xh")
+        out[f"weight_hh_{key}"] = get("W_hh")
         if module.bias:
             b = get("b_h")
-            out[f"bias_ih_l{l}"] = b
+            out[f"bias_ih_{key}"] = b
             if isinstance(module, GRU):  # r, z blocks merged into b_h; n block is b_hn
                 hh = np.zeros_like(b) if not grads else b.copy()
                 hh[2 * H:] = get("b_hn")
             else:
                 hh = b.copy() if grads else np.zeros_like(b)
-            out[f"bias_hh_l{l}"] = hh
+            out[f"bias_hh_{key}"] = hh
     return out
 
 
@@ -77,24 +77,22 @@ def from_torch(torch_module):
     kind = next((k for k in _CLASSES if type(tm) is getattr(torch.nn, k)), None)
     if kind is None:
         raise TypeError(f"from_torch supports torch.nn.RNN, LSTM and GRU, got {type(tm).__name__}")
-    if tm.bidirectional:
-        raise ValueError("bidirectional torch modules are not supported yet")
     if getattr(tm, "proj_size", 0):
         raise ValueError("LSTM proj_size is not supported")
     sd = {k: v.detach().cpu().numpy() for k, v in tm.state_dict().items()}
     extra = {"nonlinearity": tm.nonlinearity} if kind == "RNN" else {}
     m = _CLASSES[kind](tm.input_size, tm.hidden_size, num_layers=tm.num_layers, bias=tm.bias,
-                       batch_first=tm.batch_first, dropout=tm.dropout, dtype=sd["weight_hh_l0"].dtype, **extra)
+                       batch_first=tm.batch_first, dropout=tm.dropout, bidirectional=tm.bidirectional, dtype=sd["weight_hh_l0"].dtype, **extra)
     H, state = tm.hidden_size, {}
-    for l in range(tm.num_layers):
-        state[f"W_xh_l{l}"] = sd[f"weight_ih_l{l}"]
-        state[f"W_hh_l{l}"] = sd[f"weight_hh_l{l}"]
+    for key in m.layer_keys:
+        state[f"W_xh_{key}"] = sd[f"weight_ih_{key}"]
+        state[f"W_hh_{key}"] = sd[f"weight_hh_{key}"]
         if tm.bias:
-            b_ih, b_hh = sd[f"bias_ih_l{l}"], sd[f"bias_hh_l{l}"].copy()
+            b_ih, b_hh = sd[f"bias_ih_{key}"], sd[f"bias_hh_{key}"].copy()
             if kind == "GRU":
-                state[f"b_hn_l{l}"] = b_hh[2 * H:].copy()
+                state[f"b_hn_{key}"] = b_hh[2 * H:].copy()
                 b_hh[2 * H:] = 0
-            state[f"b_h_l{l}"] = b_ih + b_hh
+            state[f"b_h_{key}"] = b_ih + b_hh
     m.load_state_dict(state)
     m.train(tm.training)
     return m
@@ -110,7 +108,7 @@ def to_torch(module):
         raise TypeError(f"no torch dtype for {m.dtype}; use module.to(dtype=np.float32) first")
     extra = {"nonlinearity": m.nonlinearity} if kind == "RNN" else {}
     tm = getattr(torch.nn, kind)(m.input_size, m.hidden_size, num_layers=m.num_layers, bias=m.bias,
-                                 batch_first=m.batch_first, dropout=m.dropout,
+                                 batch_first=m.batch_first, dropout=m.dropout, bidirectional=m.bidirectional,
                                  dtype=getattr(torch, m.dtype.name), **extra)
     tm.load_state_dict({k: torch.from_numpy(v) for k, v in torch_state_dict(m).items()})
     tm.train(m.training)

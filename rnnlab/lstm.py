@@ -96,8 +96,9 @@ def lstm_step_backward(dh, dc, cache):
     return dz @ W_xh, dz @ W_hh, dc, dz.T @ x, dz.T @ h_prev, dz.sum(axis=0) if has_bias else None
 
 
-def lstm_layer_forward(x, h0, c0, W_xh, W_hh, b_h):
-    """One LSTM layer over a sequence: x (T, N, D), h0 and c0 (N, H).
+def lstm_layer_forward(x, h0, c0, W_xh, W_hh, b_h, frozen=None):
+    """One LSTM layer over a sequence: x (T, N, D), h0 and c0 (N, H); ``frozen`` as in
+    :func:`rnnlab.recurrent.rnn_layer_forward`.
 
     Returns
     -------
@@ -120,10 +121,13 @@ def lstm_layer_forward(x, h0, c0, W_xh, W_hh, b_h):
         xp.matmul(hs[t], W_hhT, out=tmp)
         gates[t] += tmp
         lstm_pointwise_forward(gates[t], cs[t], cs[t + 1], tanh_cs[t], hs[t + 1])
+        if frozen is not None:  # past a sequence's end both states carry over
+            xp.copyto(cs[t + 1], cs[t], where=frozen[t])
+            xp.copyto(hs[t + 1], hs[t], where=frozen[t])
     return hs, cs, gates, tanh_cs
 
 
-def lstm_layer_backward(dout, dh_n, dc_n, x, hs, cs, gates, tanh_cs, W_xh, W_hh, record=None):
+def lstm_layer_backward(dout, dh_n, dc_n, x, hs, cs, gates, tanh_cs, W_xh, W_hh, record=None, frozen=None):
     """BPTT through one LSTM layer. Returns ``dx, dh0, dc0, dW_xh, dW_hh, db_h``; ``record`` as in
     :func:`rnnlab.recurrent.rnn_layer_backward`."""
     xp = array_module(dout)
@@ -135,8 +139,15 @@ def lstm_layer_backward(dout, dh_n, dc_n, x, hs, cs, gates, tanh_cs, W_xh, W_hh,
         dh += dout[t]
         if record is not None:
             record[t] = dh
-        lstm_pointwise_backward(dh, dc, gates[t], cs[t], tanh_cs[t], dz[t])
-        xp.matmul(dz[t], W_hh, out=dh)
+        if frozen is None:
+            lstm_pointwise_backward(dh, dc, gates[t], cs[t], tanh_cs[t], dz[t])
+            xp.matmul(dz[t], W_hh, out=dh)
+        else:  # frozen steps pass dh and dc through and contribute nothing
+            dc_carried = dc.copy()
+            lstm_pointwise_backward(dh, dc, gates[t], cs[t], tanh_cs[t], dz[t])
+            xp.copyto(dz[t], 0, where=frozen[t])
+            xp.copyto(dc, dc_carried, where=frozen[t])
+            xp.copyto(dh, dz[t] @ W_hh, where=~frozen[t])
     d2 = dz.reshape(T * N, 4 * H)
     dW_hh = d2.T @ hs[:-1].reshape(T * N, H)
     dW_xh = d2.T @ x.reshape(T * N, -1)
@@ -202,15 +213,15 @@ class LSTM(RecurrentBase):
     gates = 4
     state_names = ("h", "c")
 
-    def _layer_forward(self, l, x, state0):
+    def _layer_forward(self, key, x, state0, frozen=None):
         p = self.params
-        hs, cs, gates, tanh_cs = lstm_layer_forward(x, state0[0], state0[1], p[f"W_xh_l{l}"], p[f"W_hh_l{l}"],
-                                                    p.get(f"b_h_l{l}"))
+        hs, cs, gates, tanh_cs = lstm_layer_forward(x, state0[0], state0[1], p[f"W_xh_{key}"], p[f"W_hh_{key}"],
+                                                    p.get(f"b_h_{key}"), frozen)
         return hs[1:], (hs[-1], cs[-1]), (hs, cs, gates, tanh_cs)
 
-    def _layer_backward(self, l, dout, d_final, x, cache, record=None):
+    def _layer_backward(self, key, dout, d_final, x, cache, record=None, frozen=None):
         p = self.params
         dx, dh0, dc0, dW_xh, dW_hh, db_h = lstm_layer_backward(dout, d_final[0], d_final[1], x, *cache,
-                                                               p[f"W_xh_l{l}"], p[f"W_hh_l{l}"], record)
-        self._add_grads(l, dW_xh, dW_hh, db_h)
+                                                               p[f"W_xh_{key}"], p[f"W_hh_{key}"], record, frozen)
+        self._add_grads(key, dW_xh, dW_hh, db_h)
         return dx, (dh0, dc0)

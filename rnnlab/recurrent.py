@@ -22,9 +22,10 @@ from .checks import check_float_array, check_shape
 from .functional import activation
 from .layers import dropout_mask
 from .module import Module
+from .sequences import Packing, reverse_time
 
 
-def rnn_layer_forward(x, h0, W_xh, W_hh, b_h, nonlinearity: str):
+def rnn_layer_forward(x, h0, W_xh, W_hh, b_h, nonlinearity: str, frozen=None):
     """Run one RNN layer over a sequence.
 
     Parameters
@@ -32,6 +33,9 @@ def rnn_layer_forward(x, h0, W_xh, W_hh, b_h, nonlinearity: str):
     x : array, shape (T, N, D)
     h0 : array, shape (N, H)
     W_xh : (H, D), W_hh : (H, H), b_h : (H,) or None
+    frozen : bool array, shape (T, N, 1), optional
+        True where step ``t`` is past the end of sequence ``n``: its state is carried unchanged
+        (:class:`rnnlab.sequences.Packing`).
 
     Returns
     -------
@@ -53,10 +57,12 @@ def rnn_layer_forward(x, h0, W_xh, W_hh, b_h, nonlinearity: str):
         xp.matmul(hs[t], W_hhT, out=tmp)
         hs[t + 1] += tmp
         f(hs[t + 1], out=hs[t + 1])
+        if frozen is not None:
+            xp.copyto(hs[t + 1], hs[t], where=frozen[t])
     return hs
 
 
-def rnn_layer_backward(dout, dh_n, x, hs, W_xh, W_hh, nonlinearity: str, record=None):
+def rnn_layer_backward(dout, dh_n, x, hs, W_xh, W_hh, nonlinearity: str, record=None, frozen=None):
     """BPTT through one RNN layer.
 
     Parameters
@@ -66,6 +72,7 @@ def rnn_layer_backward(dout, dh_n, x, hs, W_xh, W_hh, nonlinearity: str, record=
     x, hs : the forward's input and state buffer
     record : array, shape (T, N, H), optional
         If given, filled with :math:`\\partial L/\\partial h_t` for every step (see ``record_state_grads``).
+    frozen : as in :func:`rnn_layer_forward`; frozen steps pass the gradient through unchanged.
 
     Returns
     -------
@@ -81,7 +88,11 @@ def rnn_layer_backward(dout, dh_n, x, hs, W_xh, W_hh, nonlinearity: str, record=
         if record is not None:
             record[t] = dh
         delta[t] *= dh
-        xp.matmul(delta[t], W_hh, out=dh)  # dL/dh_{t-1} through W_hh
+        if frozen is None:
+            xp.matmul(delta[t], W_hh, out=dh)  # dL/dh_{t-1} through W_hh
+        else:
+            xp.copyto(delta[t], 0, where=frozen[t])
+            xp.copyto(dh, delta[t] @ W_hh, where=~frozen[t])
     d2 = delta.reshape(T * N, H)
     dW_hh = d2.T @ hs[:-1].reshape(T * N, H)
     dW_xh = d2.T @ x.reshape(T * N, -1)
@@ -90,21 +101,27 @@ def rnn_layer_backward(dout, dh_n, x, hs, W_xh, W_hh, nonlinearity: str, record=
 
 
 class RecurrentBase(Module):
-    """Shared machinery of the sequence layers: a stack of ``num_layers`` recurrent layers.
+    """Shared machinery of the sequence layers: ``num_layers`` stacked layers, each with one or
+    two directions, over padded or unpadded batches.
 
     A subclass sets ``gates`` (blocks of ``hidden_size`` rows in each weight matrix),
-    ``state_names`` (``("h",)``, or ``("h", "c")`` for the LSTM) and implements
+    ``state_names`` (``("h",)``, or ``("h", "c")`` for the LSTM) and implements, for one
+    direction of one layer (parameters named ``{name}_{key}``, e.g. ``W_hh_l1_reverse``):
 
-    * ``_layer_forward(l, x, state0) -> (out, final_state, cache)`` with ``x`` of shape
-      (T, N, in_l), ``out`` (T, N, H) and states as tuples of (N, H) arrays;
-    * ``_layer_backward(l, dout, d_final, x, cache, record) -> (dx, d_state0)``, adding the
-      parameter gradients of layer ``l`` into ``self.grads`` and, when ``record`` is an array,
-      writing :math:`\\partial L/\\partial h_t` of every step into it.
+    * ``_layer_forward(key, x, state0, frozen) -> (out, final_state, cache)`` with ``x`` of shape
+      (T, N, in_l), ``out`` (T, N, H), states as tuples of (N, H) arrays, and ``frozen`` the
+      padding mask of :class:`rnnlab.sequences.Packing` or None;
+    * ``_layer_backward(key, dout, d_final, x, cache, record, frozen) -> (dx, d_state0)``, adding the
+      parameter gradients into ``self.grads`` and, when ``record`` is an array, writing
+      :math:`\\partial L/\\partial h_t` of every step into it.
+
+    The reverse direction runs the same code on the time-reversed sequence.
 
     Set ``record_state_grads = True`` on a layer to keep, after each ``backward``, the gradient
     of the loss w.r.t. every hidden state in ``state_grads``: a list with one (T, N, H) array per
-    layer, time-major, holding :math:`\\partial L/\\partial h_t` (from the output at :math:`t` and
-    from the steps after it). The gradient-flow chapter plots its norms.
+    layer and direction (index ``layer * num_directions + direction``), time-major, holding
+    :math:`\\partial L/\\partial h_t` (from the output at :math:`t` and from the steps after it).
+    The gradient-flow chapter plots its norms.
     """
 
     gates = 1
@@ -118,25 +135,34 @@ class RecurrentBase(Module):
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        if bidirectional:
-            raise ValueError(f"bidirectional=True is not available yet in rnnlab.{type(self).__name__} "
-                             "(planned with the deep and bidirectional RNNs chapter)")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first = bias, batch_first
-        self.dropout, self.bidirectional = dropout, bidirectional
+        self.dropout, self.bidirectional = dropout, bool(bidirectional)
+        self.num_directions = 2 if bidirectional else 1
         self.record_state_grads, self.state_grads = False, None
+        self.packing = None  # the padding of the last forward (rnnlab.sequences.Packing), if any
         G, H = self.gates, hidden_size
-        for l in range(num_layers):
-            d_in = input_size if l == 0 else hidden_size
-            self.add_param(f"W_xh_l{l}", init_uniform((G * H, d_in), H, dtype))
-            self.add_param(f"W_hh_l{l}", init_uniform((G * H, H), H, dtype))
+        for l, key in self._keys():
+            d_in = input_size if l == 0 else hidden_size * self.num_directions
+            self.add_param(f"W_xh_{key}", init_uniform((G * H, d_in), H, dtype))
+            self.add_param(f"W_hh_{key}", init_uniform((G * H, H), H, dtype))
             if bias:
-                self.add_param(f"b_h_l{l}", init_uniform((G * H,), H, dtype))
+                self.add_param(f"b_h_{key}", init_uniform((G * H,), H, dtype))
 
-    # --- states: one array (h) or a tuple (h, c) of shape (num_layers, N, H) ---
+    def _keys(self):
+        """``(layer, key)`` for every layer and direction, in PyTorch's order: l0, l0_reverse, l1, ..."""
+        return [(l, f"l{l}" + ("_reverse" if d else "")) for l in range(self.num_layers)
+                for d in range(self.num_directions)]
+
+    @property
+    def layer_keys(self) -> list[str]:
+        """The parameter-name suffixes of every layer and direction: ``['l0', 'l0_reverse', 'l1', ...]``."""
+        return [k for _, k in self._keys()]
+
+    # --- states: one array (h) or a tuple (h, c) of shape (num_layers * num_directions, N, H) ---
     def _states_in(self, hx, N, like, prefix=""):
         names = tuple(prefix + n + ("_n" if prefix else "0") for n in self.state_names)
-        shape = (self.num_layers, N, self.hidden_size)
+        shape = (self.num_layers * self.num_directions, N, self.hidden_size)
         if hx is None:
             return (None,) * len(names)
         parts = (hx,) if len(names) == 1 else hx
@@ -150,18 +176,24 @@ class RecurrentBase(Module):
     def _states_out(self, states):
         return states[0] if len(states) == 1 else tuple(states)
 
-    def forward(self, x, hx=None):
-        """Run the whole sequence through every layer.
+    def forward(self, x, hx=None, lengths=None):
+        """Run the whole sequence through every layer (and both directions when bidirectional).
 
         Parameters
         ----------
         x : array, shape (T, N, input_size), or (N, T, input_size) with ``batch_first``
-        hx : initial state(s), shape (num_layers, N, hidden_size) each, or None for zeros
+        hx : initial state(s), shape (num_layers * num_directions, N, hidden_size) each, or None for zeros
+        lengths : int array, shape (N,), optional
+            The length of each sequence in a padded batch (any order, each in [1, T]). Past its
+            length a sequence's state is frozen and its outputs are zero; the reverse direction
+            reads only the real part. Equal to PyTorch on a ``pack_padded_sequence``.
 
         Returns
         -------
-        output : array, shape (T, N, hidden_size) (or batch first): the last layer's states
-        final state(s) : shape (num_layers, N, hidden_size) each: every layer's state after the last step
+        output : array, shape (T, N, num_directions * hidden_size) (or batch first): the last layer's
+            states, forward direction first
+        final state(s) : shape (num_layers * num_directions, N, hidden_size) each: every layer's and
+            direction's state after its last real step
         """
         W = self.params["W_hh_l0"]
         order = "(N, T, input_size)" if self.batch_first else "(T, N, input_size)"
@@ -170,24 +202,36 @@ class RecurrentBase(Module):
         if self.batch_first:
             x = x.transpose(1, 0, 2)
         T, N, _ = x.shape
-        L, H = self.num_layers, self.hidden_size
+        H, D = self.hidden_size, self.num_directions
+        packing = None if lengths is None else Packing(lengths, T, N, xp, x.dtype)
+        frozen = None if packing is None else packing.frozen
         hx = self._states_in(hx, N, W)
         zeros = xp.zeros((N, H), dtype=x.dtype)
-        finals = tuple(xp.empty((L, N, H), dtype=x.dtype) for _ in self.state_names)
-        caches, inp = [], x
-        for l in range(L):
-            state0 = tuple(zeros if s is None else s[l] for s in hx)
-            out, last, cache = self._layer_forward(l, inp, state0)
-            for f, v in zip(finals, last):
-                f[l] = v
+        finals = tuple(xp.empty((len(self._keys()), N, H), dtype=x.dtype) for _ in self.state_names)
+        keys = [key for _, key in self._keys()]
+        caches, inp, k = [], x, 0
+        for l in range(self.num_layers):
+            outs, dir_caches = [], []
+            for d in range(D):
+                key = keys[k]
+                x_d = inp if d == 0 else reverse_time(inp, packing)
+                out, last, cache = self._layer_forward(key, x_d, tuple(zeros if s is None else s[k] for s in hx), frozen)
+                for f, v in zip(finals, last):
+                    f[k] = v
+                outs.append(out if d == 0 else reverse_time(out, packing))
+                dir_caches.append(cache)
+                k += 1
+            out = outs[0] if D == 1 else xp.concatenate(outs, axis=-1)
+            if packing is not None:
+                out = out * packing.active  # padded steps output zeros
             mask = None
-            if self.training and self.dropout > 0 and l < L - 1:
+            if self.training and self.dropout > 0 and l < self.num_layers - 1:
                 mask = dropout_mask(out, self.dropout)
                 out = out * mask
-            caches.append((inp, cache, mask))
+            caches.append((inp, dir_caches[0] if D == 1 else tuple(dir_caches), mask))
             inp = out
-        self.cache = (caches, N)
-        # A copy: the output is a view of a buffer the backward pass reads, and a caller
+        self.cache, self.packing = (caches, N), packing
+        # A copy: the output may be a view of a buffer the backward pass reads, and a caller
         # changing it in place must not change the gradients.
         out = (inp.transpose(1, 0, 2) if self.batch_first else inp).copy()
         return out, self._states_out(finals)
@@ -198,48 +242,69 @@ class RecurrentBase(Module):
         Parameters
         ----------
         d_output : array, same shape as ``output``
-        d_hx : gradient(s) w.r.t. the final state(s), shape (num_layers, N, hidden_size) each, or None
+        d_hx : gradient(s) w.r.t. the final state(s), shape (num_layers * num_directions, N, hidden_size)
+            each, or None
 
         Returns
         -------
-        dx : array, same shape as ``x``
-        gradient(s) w.r.t. the initial state(s), shape (num_layers, N, hidden_size) each
+        dx : array, same shape as ``x`` (zero on padding)
+        gradient(s) w.r.t. the initial state(s), shape (num_layers * num_directions, N, hidden_size) each
 
         Parameter gradients are *added* to ``self.grads``.
         """
         caches, N = self.saved()
-        L, H = self.num_layers, self.hidden_size
+        packing = self.packing
+        H, D = self.hidden_size, self.num_directions
         W = self.params["W_hh_l0"]
         T = caches[0][0].shape[0]
-        check_shape("d_output", d_output, (N, T, H) if self.batch_first else (T, N, H), like=W)
+        check_shape("d_output", d_output, (N, T, D * H) if self.batch_first else (T, N, D * H), like=W)
         d_final = self._states_in(d_hx, N, W, prefix="d_")
         dout = d_output.transpose(1, 0, 2) if self.batch_first else d_output
         xp = array_module(dout)
-        d_state0 = tuple(xp.empty((L, N, H), dtype=dout.dtype) for _ in self.state_names)
-        records = [xp.empty((T, N, H), dtype=dout.dtype) for _ in range(L)] if self.record_state_grads else None
-        for l in range(L - 1, -1, -1):
+        frozen = None if packing is None else packing.frozen
+        keys = [key for _, key in self._keys()]
+        K = len(keys)
+        d_state0 = tuple(xp.empty((K, N, H), dtype=dout.dtype) for _ in self.state_names)
+        records = [None] * K
+        for l in range(self.num_layers - 1, -1, -1):
             inp, cache, _ = caches[l]
-            dx, d0 = self._layer_backward(l, dout, tuple(None if d is None else d[l] for d in d_final), inp, cache,
-                                          None if records is None else records[l])
-            for a, v in zip(d_state0, d0):
-                a[l] = v
+            if packing is not None:
+                dout = dout * packing.active  # padded outputs are constant zeros
+            dx = None
+            for d in range(D):
+                k = l * D + d
+                key = keys[k]
+                dout_d = dout if D == 1 else dout[..., d * H:(d + 1) * H]
+                x_d = inp
+                if d == 1:
+                    dout_d, x_d = reverse_time(dout_d, packing), reverse_time(inp, packing)
+                record = xp.empty((T, N, H), dtype=dout.dtype) if self.record_state_grads else None
+                dx_d, d0 = self._layer_backward(key, dout_d, tuple(None if s is None else s[k] for s in d_final),
+                                                x_d, cache if D == 1 else cache[d], record, frozen)
+                if d == 1:
+                    dx_d = reverse_time(dx_d, packing)
+                    record = None if record is None else reverse_time(record, packing)
+                records[k] = record
+                for a, v in zip(d_state0, d0):
+                    a[k] = v
+                dx = dx_d if dx is None else dx + dx_d
             if l > 0 and caches[l - 1][2] is not None:
                 dx *= caches[l - 1][2]  # through the dropout mask on the layer below's output
             dout = dx
-        self.state_grads = records
+        self.state_grads = records if self.record_state_grads else None
         return (dout.transpose(1, 0, 2) if self.batch_first else dout), self._states_out(d_state0)
 
-    def _add_grads(self, l: int, dW_xh, dW_hh, db_h) -> None:
+    def _add_grads(self, key: str, dW_xh, dW_hh, db_h) -> None:
         g = self.grads
-        g[f"W_xh_l{l}"] += dW_xh
-        g[f"W_hh_l{l}"] += dW_hh
+        g[f"W_xh_{key}"] += dW_xh
+        g[f"W_hh_{key}"] += dW_hh
         if self.bias:
-            g[f"b_h_l{l}"] += db_h
+            g[f"b_h_{key}"] += db_h
 
-    def _layer_forward(self, l, x, state0):
+    def _layer_forward(self, key, x, state0, frozen=None):
         raise NotImplementedError  # abstract
 
-    def _layer_backward(self, l, dout, d_final, x, cache, record=None):
+    def _layer_backward(self, key, dout, d_final, x, cache, record=None, frozen=None):
         raise NotImplementedError  # abstract
 
     def extra_repr(self):
@@ -250,6 +315,8 @@ class RecurrentBase(Module):
             s += ", batch_first=True"
         if self.dropout:
             s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
         return s
 
 
@@ -271,7 +338,8 @@ class RNN(RecurrentBase):
         Inputs and outputs are (N, T, ...) instead of (T, N, ...).
     dropout : float, default 0
         Dropout on the outputs of every layer but the last, in training mode only.
-    bidirectional : bool, default False (not available yet)
+    bidirectional : bool, default False
+        Add a second layer reading the sequence backwards; outputs are concatenated (PyTorch's layout).
     dtype : parameter dtype, float32 by default
 
     Attributes
@@ -291,16 +359,17 @@ class RNN(RecurrentBase):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
         self.nonlinearity = nonlinearity
 
-    def _layer_forward(self, l, x, state0):
+    def _layer_forward(self, key, x, state0, frozen=None):
         p = self.params
-        hs = rnn_layer_forward(x, state0[0], p[f"W_xh_l{l}"], p[f"W_hh_l{l}"], p.get(f"b_h_l{l}"), self.nonlinearity)
+        hs = rnn_layer_forward(x, state0[0], p[f"W_xh_{key}"], p[f"W_hh_{key}"], p.get(f"b_h_{key}"),
+                               self.nonlinearity, frozen)
         return hs[1:], (hs[-1],), hs
 
-    def _layer_backward(self, l, dout, d_final, x, hs, record=None):
+    def _layer_backward(self, key, dout, d_final, x, hs, record=None, frozen=None):
         p = self.params
-        dx, dh0, dW_xh, dW_hh, db_h = rnn_layer_backward(dout, d_final[0], x, hs, p[f"W_xh_l{l}"], p[f"W_hh_l{l}"],
-                                                         self.nonlinearity, record)
-        self._add_grads(l, dW_xh, dW_hh, db_h)
+        dx, dh0, dW_xh, dW_hh, db_h = rnn_layer_backward(dout, d_final[0], x, hs, p[f"W_xh_{key}"], p[f"W_hh_{key}"],
+                                                         self.nonlinearity, record, frozen)
+        self._add_grads(key, dW_xh, dW_hh, db_h)
         return dx, (dh0,)
 
     def extra_repr(self):

@@ -688,10 +688,6 @@ def test_non_finite_input(bad):
         GRU(D, H)(_x(T, N, D), h0)
 
 
-def test_bidirectional_not_available():
-    with pytest.raises(ValueError, match=r"bidirectional=True is not available yet in rnnlab\.GRU"):
-        GRU(D, H, bidirectional=True)
-
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(input_size=3, hidden_size=0), r"\bhidden_size\b must be a positive integer"),

@@ -127,8 +127,8 @@ def test_unsupported_modules_raise_type_error(torch):
 
 
 def test_unsupported_torch_configurations(torch):
-    with pytest.raises(ValueError, match="bidirectional"):
-        interop.from_torch(torch.nn.RNN(D, H, bidirectional=True))
+    with pytest.raises(ValueError, match="proj_size"):
+        interop.from_torch(torch.nn.LSTM(D, H, proj_size=2))
 
 
 def test_unsupported_dtype(torch):

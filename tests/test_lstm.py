@@ -734,10 +734,6 @@ def test_non_finite_input(bad):
         LSTM(D, H)(_x(T, N, D), (None, c0))
 
 
-def test_bidirectional_not_available():
-    with pytest.raises(ValueError, match=r"bidirectional=True is not available yet in rnnlab\.LSTM"):
-        LSTM(D, H, bidirectional=True)
-
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(input_size=0, hidden_size=4), r"\binput_size\b must be a positive integer"),

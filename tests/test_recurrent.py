@@ -315,10 +315,6 @@ def test_non_finite_input(bad):
         RNN(D, H)(_x(T, N, D), h0)
 
 
-def test_bidirectional_not_available():
-    with pytest.raises(ValueError, match=r"bidirectional=True is not available"):
-        RNN(D, H, bidirectional=True)
-
 
 def test_bad_nonlinearity():
     with pytest.raises(ValueError, match=r"nonlinearity must be 'tanh' or 'relu', got 'sigmoid'"):
