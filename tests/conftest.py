@@ -61,10 +61,17 @@ def randn(rng, on):
 
 @pytest.fixture
 def torch():
-    """PyTorch, seeded; the reference tests skip where it is not installed (CI installs it)."""
+    """PyTorch, seeded and on one thread; the reference tests skip where it is not installed (CI installs it).
+
+    One thread: the tensors here are tiny, and on a busy 2-core machine OpenMP worker threads
+    waiting for each other make every call many times slower.
+    """
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
-    return torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield torch
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

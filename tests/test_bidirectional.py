@@ -13,23 +13,10 @@ import numpy as np
 import pytest
 
 import rnnlab
+from _helpers import close as _close, to_np as _np
 from rnnlab import GRU, LSTM, RNN, Linear, assert_gradients_close, check_module, interop
 
 T, N, D, H = 5, 3, 3, 4
-
-
-@pytest.fixture
-def torch(torch):
-    """conftest's seeded torch on one thread: the tensors here are tiny, and on a busy 2-core machine
-    OpenMP worker threads waiting for each other make every call many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield torch
-    torch.set_num_threads(threads)
-
-
-def _np(a):
-    return None if a is None else rnnlab.to_numpy(a)
 
 
 def _tuple(states):
@@ -40,18 +27,6 @@ def _tuple(states):
 def _pack(cls, parts):
     """The inverse of :func:`_tuple`: what ``forward``/``backward`` take for ``cls``."""
     return None if parts is None else (tuple(parts) if cls is LSTM else parts[0])
-
-
-def _close(dtype):
-    """float64: rtol 1e-9; float32: relative 1e-5 with an absolute floor scaled to the array."""
-    if dtype == np.float64:
-        def check(got, want, what):
-            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-10, err_msg=what)
-    else:
-        def check(got, want, what):
-            atol = 1e-6 * max(1.0, float(np.abs(want).max()))
-            np.testing.assert_allclose(got, want, rtol=1e-5, atol=atol, err_msg=what)
-    return check
 
 
 # --------------------------------------------------------------------------- against PyTorch

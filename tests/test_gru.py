@@ -6,37 +6,12 @@ import numpy as np
 import pytest
 
 import rnnlab
+from _helpers import close as _close, to_np as _np
 from rnnlab import GRU, GRUCell, Linear, assert_gradients_close, check_module, interop
 from rnnlab.gradcheck import numerical_gradient, relative_error
 from rnnlab.gru import gru_step_backward, gru_step_forward
 
 T, N, D, H = 4, 3, 3, 4
-
-
-@pytest.fixture
-def torch(torch):
-    """conftest's seeded torch on one thread: the tensors here are tiny, and on a busy 2-core machine
-    OpenMP worker threads waiting for each other make every call many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield torch
-    torch.set_num_threads(threads)
-
-
-def _np(a):
-    return None if a is None else rnnlab.to_numpy(a)
-
-
-def _close(dtype):
-    """float64: rtol 1e-9; float32: relative 1e-5 with an absolute floor scaled to the array."""
-    if dtype == np.float64:
-        def check(got, want, what):
-            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-10, err_msg=what)
-    else:
-        def check(got, want, what):
-            atol = 1e-6 * max(1.0, float(np.abs(want).max()))
-            np.testing.assert_allclose(got, want, rtol=1e-5, atol=atol, err_msg=what)
-    return check
 
 
 # --------------------------------------------------------------------------- shapes and layout
@@ -686,7 +661,6 @@ def test_non_finite_input(bad):
     h0[0, 0, 0] = bad
     with pytest.raises(ValueError, match=r"\bh0\b contains NaN or infinite values"):
         GRU(D, H)(_x(T, N, D), h0)
-
 
 
 @pytest.mark.parametrize("kwargs, match", [

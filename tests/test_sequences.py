@@ -6,25 +6,12 @@ import numpy as np
 import pytest
 
 import rnnlab
+from _helpers import to_np as _np
 from rnnlab import GRU, LSTM, RNN
 from rnnlab.sequences import Packing, check_lengths, lengths_to_mask, pad_sequences, reverse_time
 
 T, N, D, H = 7, 4, 3, 4
 LENGTHS = [3, 7, 1, 5]  # unsorted, one equal to T, one of length 1; every other column has padding
-
-
-@pytest.fixture
-def torch(torch):
-    """conftest's seeded torch on one thread: the tensors here are tiny, and on a busy 2-core machine
-    OpenMP worker threads waiting for each other make every call many times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield torch
-    torch.set_num_threads(threads)
-
-
-def _np(a):
-    return None if a is None else rnnlab.to_numpy(a)
 
 
 def _tuple(states):
