@@ -47,6 +47,8 @@ def test_bad_inputs():
     m = CharLM(VOCAB, hidden_size=4)
     with pytest.raises(ValueError, match="cell"):
         CharLM(VOCAB, cell="transformer")
+    with pytest.raises(ValueError, match="bidirectional"):
+        CharLM(VOCAB, cell="gru", bidirectional=True)
     with pytest.raises(ValueError, match="idx"):
         m(np.zeros(3, dtype=int))
     with pytest.raises(ValueError, match="idx"):

@@ -45,6 +45,9 @@ class CharLM(Module):
         super().__init__()
         if cell not in RECURRENT:
             raise ValueError(f"cell must be one of {sorted(RECURRENT)}, got {cell!r}")
+        if rnn_kwargs.get("bidirectional"):
+            raise ValueError("a language model predicts the next character from the past only; "
+                             "bidirectional=True would let it read the answer")
         self.vocab = vocab
         V = len(vocab)
         self.config = dict(hidden_size=hidden_size, num_layers=num_layers, cell=cell,
