@@ -114,3 +114,11 @@ def test_gated_cells_train_sample_and_round_trip(cell, tmp_path):
     m2 = CharLM.from_checkpoint(tmp_path / "m.npz")
     assert isinstance(m2.rnn, type(m.rnn))
     assert m.sample("he", 10, seed=1) == m2.sample("he", 10, seed=1)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_check_module_works_on_the_whole_model(cell):
+    rnnlab.seed(6)
+    m = CharLM(VOCAB, hidden_size=4, num_layers=2, cell=cell, embedding_dim=3, dtype=np.float64)
+    idx = np.random.default_rng(6).integers(0, len(VOCAB), (4, 2))
+    rnnlab.assert_gradients_close(rnnlab.check_module(m, idx), tol=1e-6)

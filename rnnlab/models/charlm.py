@@ -73,12 +73,13 @@ class CharLM(Module):
         output, state = self.rnn(self._inputs(idx), state)
         return self.head(output), state
 
-    def backward(self, dlogits):
-        """Backpropagate ``dlogits`` (T, N, V) into every parameter's gradient.
+    def backward(self, dlogits, d_state=None):
+        """Backpropagate ``dlogits`` (T, N, V) (and optionally a gradient w.r.t. the final state)
+        into every parameter's gradient.
 
         The gradient w.r.t. the initial state is dropped: that is truncated BPTT.
         """
-        dx, _ = self.rnn.backward(self.head.backward(dlogits))
+        dx, _ = self.rnn.backward(self.head.backward(dlogits), d_state)
         if "embed" in self._modules:
             self.embed.backward(dx)
 
