@@ -92,7 +92,9 @@ def train_lm(model, train_ids, val_ids=None, *, epochs: int = 1, batch_size: int
     for epoch in range(epochs):
         batches = TBPTTBatches(train_ids, batch_size, seq_len)
         steps = len(batches) if max_steps is None else min(max_steps, len(batches))
-        bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=True)
+        # mininterval: a bar refreshing ten times a second floods a notebook kernel with messages,
+        # which notebook runners (nbval, the book build) can time out on.
+        bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=True, mininterval=1.0)
         state, losses, t0 = None, [], time.perf_counter()
         for step, (x, y) in enumerate(batches):
             if step == steps:
@@ -116,7 +118,7 @@ def train_lm(model, train_ids, val_ids=None, *, epochs: int = 1, batch_size: int
             hist.step_loss.append(loss)
             bar.update()
             if step % 10 == 0:
-                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+                bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", refresh=False)
         bar.close()
         hist.epoch_time.append(time.perf_counter() - t0)
         hist.train_loss.append(float(np.mean(losses)))
