@@ -6,6 +6,7 @@ import pytest
 
 import rnnlab
 from rnnlab import RNN, Linear, assert_gradients_close, check_module, interop
+from _helpers import close as _close
 
 T, N, D, H = 4, 3, 3, 4
 
@@ -154,18 +155,6 @@ def _torch_reference(torch, tm, x, h0, gout, ghn):
     loss.backward()
     grads = {k: p.grad.numpy() for k, p in tm.named_parameters()}
     return out.detach().numpy(), hn.detach().numpy(), xt.grad.numpy(), h0t.grad.numpy(), grads
-
-
-def _close(dtype):
-    if dtype == np.float64:
-        def check(got, want, what):
-            np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-10, err_msg=what)
-    else:
-        def check(got, want, what):
-            # relative 1e-5; the absolute floor scales with the array so entries near 0 don't dominate
-            atol = 1e-6 * max(1.0, float(np.abs(want).max()))
-            np.testing.assert_allclose(got, want, rtol=1e-5, atol=atol, err_msg=what)
-    return check
 
 
 TORCH_CASES = list(itertools.product([1, 2, 3], ["tanh", "relu"], [False, True], [False, True], [False, True]))
