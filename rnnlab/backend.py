@@ -6,9 +6,13 @@ inputs with :func:`array_module`, so the same code runs on either device.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 _cupy = None  # the cupy module once imported
+_fuse = True  # whether GPU code uses the fused kernels of rnnlab.kernels
+_compiled = {}  # kernel name -> cupy.ElementwiseKernel
 _rng = np.random.default_rng(0)  # the global generator behind rnnlab.seed()
 
 
@@ -111,10 +115,68 @@ def uniform(xp, shape, dtype):
 
 
 def scatter_add(target, indices, values) -> None:
-    """``target[indices] += values`` that adds repeated indices correctly, in place."""
-    if _is_cupy_array(target):
-        import cupyx  # available wherever cupy is
+    """``target[indices] += values`` that adds repeated indices correctly, in place.
 
-        cupyx.scatter_add(target, indices, values)
+    (``target[indices] += values`` alone keeps only one of the repeated updates.)
+    On the GPU this is an atomic add.
+    """
+    if _is_cupy_array(target):
+        cupy = _load_cupy()
+        if hasattr(cupy.add, "at"):  # CuPy >= 13
+            cupy.add.at(target, indices, values)
+        else:
+            import cupyx
+
+            cupyx.scatter_add(target, indices, values)
     else:
         np.add.at(target, indices, values)
+
+
+def describe() -> str:
+    """One line per backend saying what is installed and usable, e.g. for a bug report or a notebook header."""
+    lines = [f"cpu: numpy {np.__version__}"]
+    try:
+        cupy = _load_cupy()
+    except RuntimeError as e:
+        lines.append(f"cuda: not available ({e})")
+    else:
+        dev = cupy.cuda.Device()
+        name = cupy.cuda.runtime.getDeviceProperties(dev.id)["name"]
+        name = name.decode() if isinstance(name, bytes) else name
+        lines.append(f"cuda: cupy {cupy.__version__}, device {dev.id} {name}, "
+                     f"{dev.mem_info[1] / 2**30:.0f} GiB, fused kernels {'on' if _fuse else 'off'}")
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def fused_kernels(enabled: bool):
+    """Turn the fused GPU kernels of :mod:`rnnlab.kernels` on or off inside a ``with`` block.
+
+    Off, GPU code runs the same array operations as the CPU, one CuPy kernel per
+    operation; the benchmark and the tests compare the two. No effect on the CPU.
+    """
+    global _fuse
+    before, _fuse = _fuse, bool(enabled)
+    try:
+        yield
+    finally:
+        _fuse = before
+
+
+def fused(x) -> bool:
+    """Whether code handed array ``x`` should launch a fused kernel (CuPy array, fusion on)."""
+    return _fuse and _is_cupy_array(x)
+
+
+def launch(kernel, *args):
+    """Run a :class:`rnnlab.kernels.Kernel` on CuPy arrays: inputs then outputs, in the order of its params.
+
+    The CUDA source is compiled once per kernel (and by CuPy once per dtype) and cached.
+    """
+    k = _compiled.get(kernel.name)
+    if k is None:
+        from .kernels import PREAMBLE
+
+        k = _compiled[kernel.name] = _load_cupy().ElementwiseKernel(
+            kernel.in_params, kernel.out_params, kernel.body, kernel.name, preamble=PREAMBLE)
+    k(*args)

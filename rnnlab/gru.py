@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import array_module
+from . import kernels
+from .backend import array_module, fused, launch
 from .cells import CellBase, init_uniform
 from .functional import sigmoid
 from .recurrent import RecurrentBase
 
 
 def gru_pointwise_forward(zx, zh, h_prev, h):
-    r"""The elementwise part of a GRU step, in place.
+    r"""The elementwise part of a GRU step, in place (one fused kernel on the GPU).
 
     .. math::
         r = \sigma(z^x_r + z^h_r),\quad u = \sigma(z^x_u + z^h_u),\quad
@@ -38,6 +39,9 @@ def gru_pointwise_forward(zx, zh, h_prev, h):
     """
     xp = array_module(zx)
     H = h.shape[-1]
+    if fused(zx):
+        launch(kernels.GRU_FORWARD, zh, h_prev, H, zx, h)
+        return
     ru = zx[:, :2 * H]
     ru += zh[:, :2 * H]
     sigmoid(ru, out=ru)
@@ -50,7 +54,7 @@ def gru_pointwise_forward(zx, zh, h_prev, h):
 
 
 def gru_pointwise_backward(dh, gates, hn, h_prev, dzx, dzh):
-    r"""Backward of :func:`gru_pointwise_forward`.
+    r"""Backward of :func:`gru_pointwise_forward` (one fused kernel on the GPU).
 
     Parameters
     ----------
@@ -63,6 +67,9 @@ def gru_pointwise_backward(dh, gates, hn, h_prev, dzx, dzh):
         (they differ only in the n block: :math:`dz^h_n = r \odot dz^x_n`).
     """
     H = dh.shape[-1]
+    if fused(dh):
+        launch(kernels.GRU_BACKWARD, gates, hn, h_prev, H, dh, dzx, dzh)
+        return
     r, u, n = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
     dn = dzx[:, 2 * H:]
     dn[...] = dh * (1 - u) * (1 - n * n)  # d(pre-activation of n)

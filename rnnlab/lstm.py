@@ -7,14 +7,15 @@ functions (for reading) and the sequence layer (for speed) both call.
 """
 from __future__ import annotations
 
-from .backend import array_module
+from . import kernels
+from .backend import array_module, fused, launch
 from .cells import CellBase
 from .functional import sigmoid
 from .recurrent import RecurrentBase
 
 
-def lstm_pointwise_forward(z, c_prev, c, tanh_c, h):
-    r"""The elementwise part of an LSTM step, in place.
+def lstm_pointwise_forward(z, c_prev, c, tanh_c, h, zh=None):
+    r"""The elementwise part of an LSTM step, in place (one fused kernel on the GPU).
 
     .. math::
         i, f, o = \sigma(z_i), \sigma(z_f), \sigma(z_o), \quad g = \tanh(z_g), \quad
@@ -26,9 +27,20 @@ def lstm_pointwise_forward(z, c_prev, c, tanh_c, h):
         Pre-activations ``[z_i, z_f, z_g, z_o]``; overwritten with the gates ``[i, f, g, o]``.
     c_prev : array, shape (N, H)
     c, tanh_c, h : arrays, shape (N, H), written: the new cell state, its tanh, the new hidden state.
+    zh : array, shape (N, 4H), optional
+        Added to ``z`` first: the sequence layer passes the recurrent product :math:`W_{hh} h_{t-1}`
+        here, so that on the GPU the addition happens inside the fused kernel.
     """
     xp = array_module(z)
     H = c.shape[-1]
+    if fused(z):
+        if zh is None:
+            launch(kernels.LSTM_FORWARD, c_prev, H, z, c, tanh_c, h)
+        else:
+            launch(kernels.LSTM_FORWARD_ZH, zh, c_prev, H, z, c, tanh_c, h)
+        return
+    if zh is not None:
+        z += zh
     sigmoid(z[:, :2 * H], out=z[:, :2 * H])  # i, f
     xp.tanh(z[:, 2 * H:3 * H], out=z[:, 2 * H:3 * H])  # g
     sigmoid(z[:, 3 * H:], out=z[:, 3 * H:])  # o
@@ -40,7 +52,7 @@ def lstm_pointwise_forward(z, c_prev, c, tanh_c, h):
 
 
 def lstm_pointwise_backward(dh, dc, gates, c_prev, tanh_c, dz):
-    r"""Backward of :func:`lstm_pointwise_forward`, in place.
+    r"""Backward of :func:`lstm_pointwise_forward`, in place (one fused kernel on the GPU).
 
     Parameters
     ----------
@@ -52,6 +64,9 @@ def lstm_pointwise_backward(dh, dc, gates, c_prev, tanh_c, dz):
     dz : array, shape (N, 4H), written: the gradient w.r.t. the pre-activations.
     """
     H = dh.shape[-1]
+    if fused(dh):
+        launch(kernels.LSTM_BACKWARD, dh, gates, c_prev, tanh_c, H, dc, dz)
+        return
     i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
     dc += dh * o * (1 - tanh_c * tanh_c)  # through h_t = o * tanh(c_t)
     dz[:, :H] = dc * g * i * (1 - i)  # d z_i
@@ -119,8 +134,7 @@ def lstm_layer_forward(x, h0, c0, W_xh, W_hh, b_h, frozen=None):
     W_hhT, tmp = W_hh.T, xp.empty((N, 4 * H), dtype=x.dtype)
     for t in range(T):
         xp.matmul(hs[t], W_hhT, out=tmp)
-        gates[t] += tmp
-        lstm_pointwise_forward(gates[t], cs[t], cs[t + 1], tanh_cs[t], hs[t + 1])
+        lstm_pointwise_forward(gates[t], cs[t], cs[t + 1], tanh_cs[t], hs[t + 1], zh=tmp)
         if frozen is not None:  # past a sequence's end both states carry over
             xp.copyto(cs[t + 1], cs[t], where=frozen[t])
             xp.copyto(hs[t + 1], hs[t], where=frozen[t])

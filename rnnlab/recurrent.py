@@ -9,6 +9,7 @@ This module also holds the vanilla :class:`RNN`. What makes them fast:
   matrix product, written straight into the preallocated state buffer;
 * the loop over time does only what must be sequential: one
   ``(N, H) @ (H, H)`` product and one elementwise update per step, in place;
+* on the GPU that update is one fused kernel (:mod:`rnnlab.kernels`);
 * in the backward pass the weight gradients and the input gradient of all steps
   are one matrix product each, after the loop.
 """
@@ -16,13 +17,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import array_module
+from . import kernels
+from .backend import array_module, fused, launch
 from .cells import init_uniform
 from .checks import check_float_array, check_shape
 from .functional import activation
 from .layers import dropout_mask
 from .module import Module
 from .sequences import Packing, reverse_time
+
+
+def rnn_pointwise_forward(a, ah, nonlinearity: str) -> None:
+    r"""The elementwise part of an RNN step in place: :math:`a \leftarrow \phi(a + a_h)`
+    (one fused kernel on the GPU).
+
+    a : array, shape (N, H), the input projection, overwritten with :math:`h_t`;
+    ah : array, shape (N, H), the recurrent product :math:`h_{t-1} W_{hh}^\top`.
+    """
+    f, _ = activation(nonlinearity)
+    if fused(a):
+        launch(kernels.RNN_FORWARD[nonlinearity], ah, a)
+        return
+    a += ah
+    f(a, out=a)
 
 
 def rnn_layer_forward(x, h0, W_xh, W_hh, b_h, nonlinearity: str, frozen=None):
@@ -45,7 +62,6 @@ def rnn_layer_forward(x, h0, W_xh, W_hh, b_h, nonlinearity: str, frozen=None):
     xp = array_module(x)
     T, N, D = x.shape
     H = W_hh.shape[0]
-    f, _ = activation(nonlinearity)
     hs = xp.empty((T + 1, N, H), dtype=x.dtype)
     hs[0] = h0
     # Input projection of every step in one product, written into hs[1:].
@@ -55,8 +71,7 @@ def rnn_layer_forward(x, h0, W_xh, W_hh, b_h, nonlinearity: str, frozen=None):
     W_hhT, tmp = W_hh.T, xp.empty((N, H), dtype=x.dtype)
     for t in range(T):  # the sequential part: h_t = f(a_t + h_{t-1} W_hh^T)
         xp.matmul(hs[t], W_hhT, out=tmp)
-        hs[t + 1] += tmp
-        f(hs[t + 1], out=hs[t + 1])
+        rnn_pointwise_forward(hs[t + 1], tmp, nonlinearity)
         if frozen is not None:
             xp.copyto(hs[t + 1], hs[t], where=frozen[t])
     return hs

@@ -76,7 +76,7 @@ def torch():
 
 @pytest.fixture
 def need_cuda():
-    """Skip a test that needs both devices (e.g. device-mismatch errors) when there is no GPU."""
+    """Skip a test that needs a GPU (device mismatches, fused kernels) where there is none; returns cupy."""
     if not backend.cuda_available():
-        pytest.skip("needs CuPy and a CUDA GPU (mixing devices cannot happen on NumPy alone)")
+        pytest.skip("needs CuPy and a CUDA GPU")
     return pytest.importorskip("cupy")

@@ -1,0 +1,122 @@
+"""Fused GPU kernels: the elementwise maths of one recurrent step as one CUDA kernel.
+
+Unfused, an LSTM step's gate maths is about a dozen array operations; on a GPU
+each is a kernel launch (several microseconds) and a full pass over memory, while
+the arithmetic itself is nearly free. Each kernel here does a step's whole
+elementwise part in one launch that reads every input once and writes every
+output once (the chapter "Making RNNs fast" counts the bytes).
+
+The kernels compute exactly the maths of the NumPy code in :mod:`rnnlab.lstm`,
+:mod:`rnnlab.gru` and :mod:`rnnlab.recurrent`, which call them through
+:func:`rnnlab.backend.launch` when their arrays are CuPy arrays (and
+:func:`rnnlab.backend.fused_kernels` is on). This module holds only their source,
+as :class:`Kernel` specs in ``cupy.ElementwiseKernel`` form, and never imports
+CuPy; the tests also compile every body as C++ on the CPU and compare it with the
+NumPy path, so the maths is checked even where no GPU is at hand.
+
+Conventions in the bodies: one thread per element ``i`` of an (N, H) array, so
+``n = i / H`` and ``j = i % H``; gate blocks of an (N, G*H) array are read through
+``raw`` parameters at ``n*G*H + k*H + j``. CuPy's raw indexing follows strides, so
+views such as ``gates[t]`` need not be contiguous.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """An elementwise kernel in ``cupy.ElementwiseKernel`` form.
+
+    ``in_params`` and ``out_params`` are comma-separated ``[raw] TYPE name`` lists,
+    where ``T`` is the floating type of the arrays; non-raw parameters are (N, H)
+    arrays seen one element at a time, raw ones are indexed by hand.
+    """
+
+    name: str
+    in_params: str
+    out_params: str
+    body: str
+
+
+#: Device functions shared by the bodies. ``sigmoid`` is the same formula as
+#: :func:`rnnlab.functional.sigmoid`, so both paths round alike.
+PREAMBLE = r"""
+template <typename T> __device__ T sigmoid(T x) { return (T)0.5 * ((T)1 + tanh((T)0.5 * x)); }
+"""
+
+_NJ = "const ptrdiff_t n = i / H, j = i % H;\n"
+
+
+def _rnn_forward(nonlinearity: str) -> Kernel:
+    # h_t = phi(a + ah), in place in a (the pre-activation buffer becomes the state)
+    phi = {"tanh": "tanh(a + ah)", "relu": "max(a + ah, (T)0)"}[nonlinearity]
+    return Kernel(f"rnnlab_rnn_{nonlinearity}_forward", "T ah", "T a", f"a = {phi};")
+
+
+def _lstm_forward(add_zh: bool) -> Kernel:
+    # z holds [z_i, z_f, z_g, z_o] (N, 4H) and becomes the gates [i, f, g, o]; zh (optional) is added first.
+    pre = "z[r + {k}] + zh[r + {k}]" if add_zh else "z[r + {k}]"
+    body = _NJ + "const ptrdiff_t r = n * 4 * H + j;\n" + "\n".join(
+        f"const T {name} = {act}({pre.format(k=k)});"
+        for name, act, k in (("gi", "sigmoid", "0"), ("gf", "sigmoid", "H"), ("gg", "tanh", "2 * H"),
+                             ("go", "sigmoid", "3 * H"))) + r"""
+z[r] = gi; z[r + H] = gf; z[r + 2 * H] = gg; z[r + 3 * H] = go;
+c = gf * c_prev + gi * gg;
+tanh_c = tanh(c);
+h = go * tanh_c;
+"""
+    ins = "raw T zh, T c_prev, int32 H" if add_zh else "T c_prev, int32 H"
+    return Kernel("rnnlab_lstm_forward" + ("_zh" if add_zh else ""), ins, "raw T z, T c, T tanh_c, T h", body)
+
+
+LSTM_BACKWARD = Kernel(
+    "rnnlab_lstm_backward",
+    "T dh, raw T gates, T c_prev, T tanh_c, int32 H",
+    "T dc, raw T dz",
+    _NJ + r"""
+const ptrdiff_t r = n * 4 * H + j;
+const T gi = gates[r], gf = gates[r + H], gg = gates[r + 2 * H], go = gates[r + 3 * H];
+const T dct = dc + dh * go * ((T)1 - tanh_c * tanh_c);
+dz[r] = dct * gg * gi * ((T)1 - gi);
+dz[r + H] = dct * c_prev * gf * ((T)1 - gf);
+dz[r + 2 * H] = dct * gi * ((T)1 - gg * gg);
+dz[r + 3 * H] = dh * tanh_c * go * ((T)1 - go);
+dc = dct * gf;
+""")
+
+GRU_FORWARD = Kernel(
+    "rnnlab_gru_forward",
+    "raw T zh, T h_prev, int32 H",
+    "raw T zx, T h",
+    _NJ + r"""
+const ptrdiff_t r = n * 3 * H + j;
+const T gr = sigmoid(zx[r] + zh[r]);
+const T gu = sigmoid(zx[r + H] + zh[r + H]);
+const T gn = tanh(zx[r + 2 * H] + gr * zh[r + 2 * H]);
+zx[r] = gr; zx[r + H] = gu; zx[r + 2 * H] = gn;
+h = (h_prev - gn) * gu + gn;
+""")
+
+GRU_BACKWARD = Kernel(
+    "rnnlab_gru_backward",
+    "raw T gates, T hn, T h_prev, int32 H",
+    "T dh, raw T dzx, raw T dzh",
+    _NJ + r"""
+const ptrdiff_t r = n * 3 * H + j;
+const T gr = gates[r], gu = gates[r + H], gn = gates[r + 2 * H];
+const T dn = dh * ((T)1 - gu) * ((T)1 - gn * gn);
+const T dr = dn * hn * gr * ((T)1 - gr);
+const T du = dh * (h_prev - gn) * gu * ((T)1 - gu);
+dzx[r] = dr; dzx[r + H] = du; dzx[r + 2 * H] = dn;
+dzh[r] = dr; dzh[r + H] = du; dzh[r + 2 * H] = dn * gr;
+dh = dh * gu;
+""")
+
+RNN_FORWARD = {name: _rnn_forward(name) for name in ("tanh", "relu")}
+LSTM_FORWARD = _lstm_forward(add_zh=False)
+LSTM_FORWARD_ZH = _lstm_forward(add_zh=True)
+
+#: Every kernel, by name (what the tests compile and check).
+ALL = {k.name: k for k in (*RNN_FORWARD.values(), LSTM_FORWARD, LSTM_FORWARD_ZH, LSTM_BACKWARD, GRU_FORWARD,
+                           GRU_BACKWARD)}
