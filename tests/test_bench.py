@@ -6,22 +6,24 @@ import rnnlab
 from rnnlab import bench
 from rnnlab.naive import NAIVE
 
+from _helpers import to_np
+
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
-def test_naive_teaching_implementation_equals_the_layer(kind):
+def test_naive_teaching_implementation_equals_the_layer(kind, device, randn):
+    # on CuPy this is the benchmark's "straightforward GPU port" (and the layer uses fused kernels)
     rnnlab.seed(0)
-    g = np.random.default_rng(0)
     T, N, D, H = 6, 3, 4, 5
-    m = bench.LAYERS[kind](D, H, dtype=np.float64)
-    x, dout = g.standard_normal((T, N, D)), g.standard_normal((T, N, H))
+    m = bench.LAYERS[kind](D, H, dtype=np.float64).to(device)
+    x, dout = randn(T, N, D), randn(T, N, H)
     out, _ = m(x)
     dx, _ = m.backward(dout)
     out2, dx2, grads = NAIVE[kind](x, m.params, dout)
-    np.testing.assert_allclose(out2, out, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(dx2, dx, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_np(out2), to_np(out), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_np(dx2), to_np(dx), rtol=1e-10, atol=1e-12)
     assert set(grads) == set(m.grads)
     for k in grads:
-        np.testing.assert_allclose(grads[k], m.grads[k], rtol=1e-10, atol=1e-12, err_msg=k)
+        np.testing.assert_allclose(to_np(grads[k]), to_np(m.grads[k]), rtol=1e-10, atol=1e-12, err_msg=k)
 
 
 def test_benchmark_command_prints_a_table(capsys):
@@ -31,3 +33,17 @@ def test_benchmark_command_prints_a_table(capsys):
         assert f"{kind} forward+backward" in out
     assert "rnnlab ms" in out and "naive/rnnlab" in out
     assert "rnnlab/torch" in out  # torch is part of the test environment
+
+
+def test_benchmark_table_has_the_gpu_columns():
+    rows = [{"N": 1, "T": 2, "D": 3, "H": 4, "rnnlab": 2.0, "unfused": 5.0, "naive": 8.0, "torch": 1.0}]
+    text = bench.format_table(rows, "lstm", "cuda")
+    assert "lstm forward+backward on cuda" in text
+    assert "rnnlab/torch" in text and "unfused/rnnlab" in text and "naive/rnnlab" in text
+    assert text.splitlines()[-1].split()[-3:] == ["2.00x", "4.00x", "2.50x"]
+
+
+def test_benchmark_command_on_the_gpu(need_cuda, capsys):
+    bench.main(["lstm", "--device", "cuda", "--size", "2,5,3,4", "--repeats", "1"])
+    out = capsys.readouterr().out
+    assert "lstm forward+backward on cuda" in out and "unfused/rnnlab" in out and "cuda: cupy" in out
