@@ -41,6 +41,15 @@ def test_kernels_compile_as_cuda():
     _kernel_cpu.nvcc_check()
 
 
+def test_kernel_specs_parse_in_cupy():
+    # building an ElementwiseKernel parses its parameters and needs no GPU, only CuPy
+    cupy = pytest.importorskip("cupy")
+    for k in kernels.ALL.values():
+        ek = cupy.ElementwiseKernel(k.in_params, k.out_params, k.body, k.name, preamble=kernels.PREAMBLE)
+        assert [p.name for p in ek.params if p.name != "_ind"] == [n for *_, n in _kernel_cpu.parse(
+            k.in_params + "," + k.out_params)]
+
+
 # --- kernel bodies on the CPU against the NumPy pointwise functions ------------------------------
 
 @pytest.fixture
