@@ -70,11 +70,9 @@ h = go * tanh_c;
     return Kernel("rnnlab_lstm_forward" + ("_zh" if add_zh else ""), ins, "raw T z, T c, T tanh_c, T h", body)
 
 
-LSTM_BACKWARD = Kernel(
-    "rnnlab_lstm_backward",
-    "T dh, raw T gates, T c_prev, T tanh_c, int32 H",
-    "T dc, raw T dz",
-    _NJ + r"""
+def _lstm_backward(add_dout: bool) -> Kernel:
+    # with add_dout, dh (in/out) first takes the gradient of the step's output, as the layer's loop needs
+    body = _NJ + ("dh = dh + dout;\n" if add_dout else "") + r"""
 const ptrdiff_t r = n * 4 * H + j;
 const T gi = gates[r], gf = gates[r + H], gg = gates[r + 2 * H], go = gates[r + 3 * H];
 const T dct = dc + dh * go * ((T)1 - tanh_c * tanh_c);
@@ -83,7 +81,12 @@ dz[r + H] = dct * c_prev * gf * ((T)1 - gf);
 dz[r + 2 * H] = dct * gi * ((T)1 - gg * gg);
 dz[r + 3 * H] = dh * tanh_c * go * ((T)1 - go);
 dc = dct * gf;
-""")
+"""
+    if add_dout:
+        return Kernel("rnnlab_lstm_backward_dout", "T dout, raw T gates, T c_prev, T tanh_c, int32 H",
+                      "T dh, T dc, raw T dz", body)
+    return Kernel("rnnlab_lstm_backward", "T dh, raw T gates, T c_prev, T tanh_c, int32 H", "T dc, raw T dz", body)
+
 
 GRU_FORWARD = Kernel(
     "rnnlab_gru_forward",
@@ -116,7 +119,10 @@ dh = dh * gu;
 RNN_FORWARD = {name: _rnn_forward(name) for name in ("tanh", "relu")}
 LSTM_FORWARD = _lstm_forward(add_zh=False)
 LSTM_FORWARD_ZH = _lstm_forward(add_zh=True)
+LSTM_BACKWARD = _lstm_backward(add_dout=False)
+LSTM_BACKWARD_DOUT = _lstm_backward(add_dout=True)
 
 #: Every kernel, by name (what the tests compile and check).
-ALL = {k.name: k for k in (*RNN_FORWARD.values(), LSTM_FORWARD, LSTM_FORWARD_ZH, LSTM_BACKWARD, GRU_FORWARD,
+ALL = {k.name: k for k in (*RNN_FORWARD.values(), LSTM_FORWARD, LSTM_FORWARD_ZH, LSTM_BACKWARD, LSTM_BACKWARD_DOUT,
+                           GRU_FORWARD,
                            GRU_BACKWARD)}

@@ -51,7 +51,7 @@ def lstm_pointwise_forward(z, c_prev, c, tanh_c, h, zh=None):
     xp.multiply(o, tanh_c, out=h)
 
 
-def lstm_pointwise_backward(dh, dc, gates, c_prev, tanh_c, dz):
+def lstm_pointwise_backward(dh, dc, gates, c_prev, tanh_c, dz, dout=None):
     r"""Backward of :func:`lstm_pointwise_forward`, in place (one fused kernel on the GPU).
 
     Parameters
@@ -62,11 +62,19 @@ def lstm_pointwise_backward(dh, dc, gates, c_prev, tanh_c, dz):
     gates : array, shape (N, 4H), ``[i, f, g, o]`` from the forward
     c_prev, tanh_c : arrays, shape (N, H)
     dz : array, shape (N, 4H), written: the gradient w.r.t. the pre-activations.
+    dout : array, shape (N, H), optional
+        The gradient of the step's output, added into ``dh`` in place first (by the sequence
+        layer, so that on the GPU the addition happens inside the fused kernel).
     """
     H = dh.shape[-1]
     if fused(dh):
-        launch(kernels.LSTM_BACKWARD, dh, gates, c_prev, tanh_c, H, dc, dz)
+        if dout is None:
+            launch(kernels.LSTM_BACKWARD, dh, gates, c_prev, tanh_c, H, dc, dz)
+        else:
+            launch(kernels.LSTM_BACKWARD_DOUT, dout, gates, c_prev, tanh_c, H, dh, dc, dz)
         return
+    if dout is not None:
+        dh += dout
     i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
     dc += dh * o * (1 - tanh_c * tanh_c)  # through h_t = o * tanh(c_t)
     dz[:, :H] = dc * g * i * (1 - i)  # d z_i
@@ -150,15 +158,16 @@ def lstm_layer_backward(dout, dh_n, dc_n, x, hs, cs, gates, tanh_cs, W_xh, W_hh,
     dh = xp.zeros((N, H), dtype=dout.dtype) if dh_n is None else dh_n.copy()
     dc = xp.zeros((N, H), dtype=dout.dtype) if dc_n is None else dc_n.copy()
     for t in range(T - 1, -1, -1):
-        dh += dout[t]
-        if record is not None:
-            record[t] = dh
         if frozen is None:
-            lstm_pointwise_backward(dh, dc, gates[t], cs[t], tanh_cs[t], dz[t])
+            lstm_pointwise_backward(dh, dc, gates[t], cs[t], tanh_cs[t], dz[t], dout=dout[t])
+            if record is not None:
+                record[t] = dh  # dL/dh_t, now that dout[t] has been added
             xp.matmul(dz[t], W_hh, out=dh)
         else:  # frozen steps pass dh and dc through and contribute nothing
             dc_carried = dc.copy()
-            lstm_pointwise_backward(dh, dc, gates[t], cs[t], tanh_cs[t], dz[t])
+            lstm_pointwise_backward(dh, dc, gates[t], cs[t], tanh_cs[t], dz[t], dout=dout[t])
+            if record is not None:
+                record[t] = dh
             xp.copyto(dz[t], 0, where=frozen[t])
             xp.copyto(dc, dc_carried, where=frozen[t])
             xp.copyto(dh, dz[t] @ W_hh, where=~frozen[t])

@@ -32,7 +32,7 @@ def _tol(dtype):
 
 def test_every_kernel_is_listed():
     assert set(kernels.ALL) == {k.name for k in (*kernels.RNN_FORWARD.values(), kernels.LSTM_FORWARD,
-                                                 kernels.LSTM_FORWARD_ZH, kernels.LSTM_BACKWARD,
+                                                 kernels.LSTM_FORWARD_ZH, kernels.LSTM_BACKWARD, kernels.LSTM_BACKWARD_DOUT,
                                                  kernels.GRU_FORWARD, kernels.GRU_BACKWARD)}
 
 
@@ -100,16 +100,22 @@ def _lstm_state(data, N, H, dtype):
 
 @needs_gxx
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_lstm_backward_kernel(data, dtype):
+@pytest.mark.parametrize("with_dout", [False, True])
+def test_lstm_backward_kernel(data, dtype, with_dout):
     N, H = 3, 5
     gates, c_prev, tanh_c = _lstm_state(data, N, H, dtype)
-    dh, dc = data(N, H, dtype=dtype), data(N, H, dtype=dtype)
-    want_dc, want_dz = dc.copy(), np.empty((N, 4 * H), dtype)
-    lstm.lstm_pointwise_backward(dh, want_dc, gates, c_prev, tanh_c, want_dz)
-    got_dc, got_dz = dc.copy(), np.empty((N, 4 * H), dtype)
-    _kernel_cpu.run(kernels.LSTM_BACKWARD, dh, gates, c_prev, tanh_c, H, got_dc, got_dz)
-    np.testing.assert_allclose(got_dz, want_dz, err_msg="dz", **_tol(dtype))
-    np.testing.assert_allclose(got_dc, want_dc, err_msg="dc_prev", **_tol(dtype))
+    dh, dc, dout = data(N, H, dtype=dtype), data(N, H, dtype=dtype), data(N, H, dtype=dtype)
+    want = [dh.copy(), dc.copy(), np.empty((N, 4 * H), dtype)]
+    lstm.lstm_pointwise_backward(want[0], want[1], gates, c_prev, tanh_c, want[2], dout=dout if with_dout else None)
+    got = [dh.copy(), dc.copy(), np.empty((N, 4 * H), dtype)]
+    if with_dout:
+        _kernel_cpu.run(kernels.LSTM_BACKWARD_DOUT, dout, gates, c_prev, tanh_c, H, *got)
+    else:
+        _kernel_cpu.run(kernels.LSTM_BACKWARD, got[0], gates, c_prev, tanh_c, H, *got[1:])
+    for name, g, w in zip(["dh", "dc_prev", "dz"], got, want):
+        np.testing.assert_allclose(g, w, err_msg=name, **_tol(dtype))
+    if with_dout:
+        np.testing.assert_allclose(got[0], dh + dout, **_tol(dtype))
 
 
 @needs_gxx
