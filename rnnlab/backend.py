@@ -120,16 +120,7 @@ def scatter_add(target, indices, values) -> None:
     (``target[indices] += values`` alone keeps only one of the repeated updates.)
     On the GPU this is an atomic add.
     """
-    if _is_cupy_array(target):
-        cupy = _load_cupy()
-        if hasattr(cupy.add, "at"):  # CuPy >= 13
-            cupy.add.at(target, indices, values)
-        else:
-            import cupyx
-
-            cupyx.scatter_add(target, indices, values)
-    else:
-        np.add.at(target, indices, values)
+    (np if not _is_cupy_array(target) else _load_cupy()).add.at(target, indices, values)
 
 
 def describe() -> str:

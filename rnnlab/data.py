@@ -5,6 +5,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from . import backend
+
 
 class CharVocab:
     """A character vocabulary with a stable order (sorted by code point).
@@ -69,7 +71,7 @@ class CharVocab:
 
     def decode(self, ids) -> str:
         """The string for a 1-D sequence of indices."""
-        ids = np.asarray(ids).reshape(-1)
+        ids = np.asarray(backend.to_numpy(ids)).reshape(-1)
         if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
             raise ValueError(f"ids hold values in [{ids.min()}, {ids.max()}], expected [0, {len(self) - 1}]")
         return "".join(self.chars[i] for i in ids)
@@ -110,7 +112,7 @@ class TBPTTBatches:
     """
 
     def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int):
-        ids = np.asarray(ids)
+        ids = np.asarray(backend.to_numpy(ids))  # batches are cut on the CPU and moved by the caller
         if ids.ndim != 1:
             raise ValueError(f"ids must be 1-D, got shape {ids.shape}")
         if batch_size < 1 or seq_len < 1:

@@ -44,7 +44,7 @@ def cross_entropy(logits, targets, *, mask=None, ignore_index: int | None = None
     dlogits : array, shape (..., V)
         :math:`(\operatorname{softmax}(z_i) - \text{onehot}(y_i)) / |R|` on real tokens, 0 elsewhere.
     """
-    xp = array_module(logits, targets)
+    xp = array_module(logits, targets, mask)
     V = logits.shape[-1]
     if tuple(logits.shape[:-1]) != tuple(targets.shape):
         raise ValueError(f"logits has shape {tuple(logits.shape)} and targets {tuple(targets.shape)}; "
@@ -69,7 +69,7 @@ def mse(pred, target, *, mask=None):
     ``mask`` (optional) has ``pred``'s shape, or its shape without the last axis
     (then it masks whole time steps). Returns ``(loss, dpred)``.
     """
-    xp = array_module(pred, target)
+    xp = array_module(pred, target, mask)
     if tuple(pred.shape) != tuple(target.shape):
         raise ValueError(f"pred has shape {tuple(pred.shape)} but target has {tuple(target.shape)}; they must match")
     diff = pred - target

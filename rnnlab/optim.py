@@ -91,7 +91,7 @@ def clip_grad_norm(params, max_norm: float) -> float:
     which is worth logging: spikes are exploding gradients.
     """
     params = list(params)
-    total = math.sqrt(sum(float((g * g).sum()) for _, g in params))
+    total = math.sqrt(float(sum((g * g).sum() for _, g in params)))  # one device-to-host copy, not one per array
     if total > max_norm:
         scale = max_norm / (total + 1e-6)
         for _, g in params:

@@ -86,6 +86,11 @@ def train_lm(model, train_ids, val_ids=None, *, epochs: int = 1, batch_size: int
     history : History, optional
         Append to an existing history (to continue training).
     """
+    if optimizer is not None:
+        current = {id(p) for p, _ in model.parameters()}
+        if any(id(p) not in current for p, _ in optimizer.params):
+            raise ValueError("optimizer does not update the model's current parameters: was it built before "
+                             "model.to(...)? Build the optimizer after moving the model")
     opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
     hist = history if history is not None else History()
     model.train()

@@ -67,6 +67,15 @@ def test_tbptt_batches_continue_each_row_and_shift_targets():
     assert len(TBPTTBatches(ids, 4, 10)) == 3
 
 
+def test_batches_and_decoding_accept_ids_on_any_device(on):
+    ids = on(np.arange(41))
+    batches = list(TBPTTBatches(ids, batch_size=2, seq_len=5))
+    assert all(isinstance(x, np.ndarray) for x, _ in batches)  # cut on the CPU; the caller moves them
+    assert batches[0][0][:, 0].tolist() == [0, 1, 2, 3, 4]
+    vocab = CharVocab.from_text("abc")
+    assert vocab.decode(on(np.array([2, 0, 1]))) == "cab"
+
+
 def test_tbptt_batches_bad_input():
     with pytest.raises(ValueError, match="too few"):
         TBPTTBatches(np.arange(3), batch_size=4, seq_len=2)

@@ -186,3 +186,7 @@ def test_losses_reject_mixed_devices(need_cuda):
         cross_entropy(cupy.zeros((2, 3)), np.zeros(2, np.int64))
     with pytest.raises(ValueError, match="different devices"):
         mse(cupy.zeros((2, 3)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="different devices"):
+        cross_entropy(cupy.zeros((2, 3)), cupy.zeros(2, np.int64), mask=np.ones(2))
+    with pytest.raises(ValueError, match="different devices"):
+        mse(cupy.zeros((2, 3)), cupy.zeros((2, 3)), mask=np.ones((2, 3)))

@@ -7,30 +7,34 @@ from rnnlab.data import CharVocab
 from rnnlab.losses import cross_entropy
 from rnnlab.models import CharLM
 
+from _helpers import to_np
+
 VOCAB = CharVocab.from_text("hello world")
 
 
 @pytest.mark.parametrize("embedding_dim", [None, 5])
-def test_shapes_and_state(embedding_dim):
+def test_shapes_and_state(embedding_dim, device, on):
     rnnlab.seed(0)
-    m = CharLM(VOCAB, hidden_size=8, num_layers=2, embedding_dim=embedding_dim)
+    m = CharLM(VOCAB, hidden_size=8, num_layers=2, embedding_dim=embedding_dim).to(device)
     idx = np.random.default_rng(0).integers(0, len(VOCAB), (7, 3))
-    logits, state = m(idx)
+    logits, state = m(on(idx))
     assert logits.shape == (7, 3, len(VOCAB)) and state.shape == (2, 3, 8)
+    assert rnnlab.backend.device_of(logits) == device
     # carrying the state equals running the concatenated sequence
-    full, _ = m(np.concatenate([idx, idx]))
-    second, _ = m(idx, state)
-    np.testing.assert_allclose(second, full[7:], rtol=1e-5, atol=1e-6)
+    full, _ = m(on(np.concatenate([idx, idx])))
+    second, _ = m(on(idx), state)
+    np.testing.assert_allclose(to_np(second), to_np(full)[7:], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("embedding_dim", [None, 4])
-def test_gradients_match_finite_differences(embedding_dim):
+def test_gradients_match_finite_differences(embedding_dim, device, on):
     rnnlab.seed(1)
-    m = CharLM(VOCAB, hidden_size=5, num_layers=2, embedding_dim=embedding_dim, dtype=np.float64)
+    m = CharLM(VOCAB, hidden_size=5, num_layers=2, embedding_dim=embedding_dim, dtype=np.float64).to(device)
     g = np.random.default_rng(1)
     idx = g.integers(0, len(VOCAB), (4, 2))
     idx[1, 1] = idx[0, 0]  # a repeated character: its embedding gradient must accumulate
     y = g.integers(0, len(VOCAB), (4, 2))
+    idx, y = on(idx), on(y)
 
     def loss():
         return cross_entropy(m(idx)[0], y)[0]
@@ -63,9 +67,9 @@ def test_bad_inputs():
         m.sample("h", 5, top_k=0)
 
 
-def test_sampling_is_seeded_and_respects_top_k_and_greedy():
+def test_sampling_is_seeded_and_respects_top_k_and_greedy(device):
     rnnlab.seed(2)
-    m = CharLM(VOCAB, hidden_size=16)
+    m = CharLM(VOCAB, hidden_size=16).to(device)
     a = m.sample("he", 30, temperature=1.0, seed=3)
     assert a == m.sample("he", 30, temperature=1.0, seed=3)
     assert a.startswith("he") and len(a) == 32 and set(a) <= set(VOCAB.chars)
@@ -74,15 +78,15 @@ def test_sampling_is_seeded_and_respects_top_k_and_greedy():
     assert m.training  # sampling restores the mode
 
 
-def test_checkpoint_round_trip_is_exact(tmp_path):
+def test_checkpoint_round_trip_is_exact(tmp_path, device):
     rnnlab.seed(3)
-    m = CharLM(VOCAB, hidden_size=6, num_layers=2, embedding_dim=3, nonlinearity="relu")
+    m = CharLM(VOCAB, hidden_size=6, num_layers=2, embedding_dim=3, nonlinearity="relu").to(device)
     path = tmp_path / "lm.npz"
     m.save(path)
-    m2 = CharLM.from_checkpoint(path)
+    m2 = CharLM.from_checkpoint(path).to(device)
     assert m2.vocab == VOCAB and m2.config == m.config
     for (k, p, _), (k2, p2, _) in zip(m.named_parameters(), m2.named_parameters()):
-        assert k == k2 and p.dtype == p2.dtype and np.array_equal(p, p2)
+        assert k == k2 and p.dtype == p2.dtype and np.array_equal(to_np(p), to_np(p2))
     assert m.sample("he", 20, seed=0) == m2.sample("he", 20, seed=0)
 
 
@@ -99,10 +103,10 @@ def test_checkpoint_that_does_not_fit_is_rejected(tmp_path):
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_gated_cells_train_sample_and_round_trip(cell, tmp_path):
+def test_gated_cells_train_sample_and_round_trip(cell, tmp_path, device, on):
     rnnlab.seed(4)
-    m = CharLM(VOCAB, hidden_size=6, num_layers=2, cell=cell, embedding_dim=3)
-    idx = np.random.default_rng(4).integers(0, len(VOCAB), (5, 2))
+    m = CharLM(VOCAB, hidden_size=6, num_layers=2, cell=cell, embedding_dim=3).to(device)
+    idx = on(np.random.default_rng(4).integers(0, len(VOCAB), (5, 2)))
     logits, state = m(idx)
     assert logits.shape == (5, 2, len(VOCAB))
     if cell == "lstm":
@@ -111,7 +115,7 @@ def test_gated_cells_train_sample_and_round_trip(cell, tmp_path):
     m.backward(d)
     assert all(g.any() for _, _, g in m.named_parameters())
     m.save(tmp_path / "m.npz")
-    m2 = CharLM.from_checkpoint(tmp_path / "m.npz")
+    m2 = CharLM.from_checkpoint(tmp_path / "m.npz").to(device)
     assert isinstance(m2.rnn, type(m.rnn))
     assert m.sample("he", 10, seed=1) == m2.sample("he", 10, seed=1)
 

@@ -17,10 +17,10 @@ def corpus():
     return vocab, *train_val_split(vocab.encode(text), 0.1)
 
 
-def test_training_reduces_loss_and_beats_the_unigram_baseline(corpus):
+def test_training_reduces_loss_and_beats_the_unigram_baseline(corpus, device):
     vocab, tr, va = corpus
     rnnlab.seed(0)
-    m = CharLM(vocab, hidden_size=64, embedding_dim=16)
+    m = CharLM(vocab, hidden_size=64, embedding_dim=16).to(device)
     before = evaluate_lm(m, va, batch_size=8, seq_len=64)
     hist = train_lm(m, tr, va, epochs=2, batch_size=16, seq_len=32, lr=5e-3, progress=False)
     assert len(hist.train_loss) == len(hist.val_loss) == len(hist.epoch_time) == 2
@@ -49,6 +49,23 @@ def test_history_can_be_continued(corpus):
     h = train_lm(m, tr, epochs=1, batch_size=4, seq_len=8, max_steps=3, progress=False)
     h2 = train_lm(m, tr, epochs=1, batch_size=4, seq_len=8, max_steps=3, progress=False, history=h)
     assert h2 is h and len(h.step_loss) == 6 and isinstance(h, History)
+
+
+def test_optimizer_built_before_moving_the_model_is_refused(corpus):
+    vocab, tr, _ = corpus
+    m = CharLM(vocab, hidden_size=8)
+    opt = rnnlab.Adam(m.parameters())
+    m.to(dtype=np.float64)  # replaces every array, as moving to another device does
+    with pytest.raises(ValueError, match="built before"):
+        train_lm(m, tr, optimizer=opt, max_steps=1, progress=False)
+
+
+def test_training_accepts_ids_on_the_gpu(corpus, need_cuda):
+    vocab, tr, va = corpus
+    m = CharLM(vocab, hidden_size=8).to("cuda")
+    hist = train_lm(m, need_cuda.asarray(tr), need_cuda.asarray(va), max_steps=3, batch_size=4, seq_len=8,
+                    progress=False)
+    assert len(hist.step_loss) == 3 and np.isfinite(hist.val_loss[-1])
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow is the point
