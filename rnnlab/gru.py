@@ -18,12 +18,12 @@ from .functional import sigmoid
 from .recurrent import RecurrentBase
 
 
-def gru_pointwise_forward(zx, zh, h_prev, h):
+def gru_pointwise_forward(zx, zh, h_prev, h, hn, b_hn=None):
     r"""The elementwise part of a GRU step, in place (one fused kernel on the GPU).
 
     .. math::
         r = \sigma(z^x_r + z^h_r),\quad u = \sigma(z^x_u + z^h_u),\quad
-        n = \tanh(z^x_n + r \odot z^h_n),\quad h_t = (1 - u) \odot n + u \odot h_{t-1}
+        n = \tanh(z^x_n + r \odot (z^h_n + b_{hn})),\quad h_t = (1 - u) \odot n + u \odot h_{t-1}
 
     (:math:`u` is PyTorch's update gate :math:`z`.)
 
@@ -32,28 +32,36 @@ def gru_pointwise_forward(zx, zh, h_prev, h):
     zx : array, shape (N, 3H)
         Input projections ``W_xh x_t + b_h``; overwritten with ``[r, u, n]``.
     zh : array, shape (N, 3H)
-        Recurrent projections ``W_hh h_{t-1}`` with ``b_hn`` added to the n block; kept
-        (its n block, :math:`W_{hn} h_{t-1} + b_{hn}`, is needed by the backward pass).
+        Recurrent projections ``W_hh h_{t-1}``, read only.
     h_prev : array, shape (N, H)
     h : array, shape (N, H), written.
+    hn : array, shape (N, H), written: :math:`W_{hn} h_{t-1} + b_{hn}`, which the backward pass needs.
+    b_hn : array, shape (H,), or None
     """
     xp = array_module(zx)
     H = h.shape[-1]
     if fused(zx):
-        launch(kernels.GRU_FORWARD, zh, h_prev, H, zx, h)
+        if b_hn is None:
+            launch(kernels.GRU_FORWARD, zh, h_prev, H, zx, h, hn)
+        else:
+            launch(kernels.GRU_FORWARD_BIAS, zh, b_hn, h_prev, H, zx, h, hn)
         return
+    if b_hn is None:
+        hn[...] = zh[:, 2 * H:]
+    else:
+        xp.add(zh[:, 2 * H:], b_hn, out=hn)
     ru = zx[:, :2 * H]
     ru += zh[:, :2 * H]
     sigmoid(ru, out=ru)
     r, u, n = zx[:, :H], zx[:, H:2 * H], zx[:, 2 * H:]
-    n += r * zh[:, 2 * H:]
+    n += r * hn
     xp.tanh(n, out=n)
     xp.subtract(h_prev, n, out=h)  # h = n + u * (h_prev - n)
     h *= u
     h += n
 
 
-def gru_pointwise_backward(dh, gates, hn, h_prev, dzx, dzh):
+def gru_pointwise_backward(dh, gates, hn, h_prev, dzx, dzh, dout=None):
     r"""Backward of :func:`gru_pointwise_forward` (one fused kernel on the GPU).
 
     Parameters
@@ -65,11 +73,18 @@ def gru_pointwise_backward(dh, gates, hn, h_prev, dzx, dzh):
     h_prev : array, shape (N, H)
     dzx, dzh : arrays, shape (N, 3H), written: gradients w.r.t. the input and recurrent projections
         (they differ only in the n block: :math:`dz^h_n = r \odot dz^x_n`).
+    dout : array, shape (N, H), optional
+        Added into ``dh`` first (the sequence layer's output gradient; inside the kernel on the GPU).
     """
     H = dh.shape[-1]
     if fused(dh):
-        launch(kernels.GRU_BACKWARD, gates, hn, h_prev, H, dh, dzx, dzh)
+        if dout is None:
+            launch(kernels.GRU_BACKWARD, gates, hn, h_prev, H, dh, dzx, dzh)
+        else:
+            launch(kernels.GRU_BACKWARD_DOUT, dout, gates, hn, h_prev, H, dh, dzx, dzh)
         return
+    if dout is not None:
+        dh += dout
     r, u, n = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
     dn = dzx[:, 2 * H:]
     dn[...] = dh * (1 - u) * (1 - n * n)  # d(pre-activation of n)
@@ -90,11 +105,10 @@ def gru_step_forward(x, h_prev, W_xh, W_hh, b_h=None, b_hn=None):
     if b_h is not None:
         zx += b_h
     zh = h_prev @ W_hh.T
-    if b_hn is not None:
-        zh[:, 2 * H:] += b_hn
-    h = array_module(x).empty_like(h_prev)
-    gru_pointwise_forward(zx, zh, h_prev, h)
-    return h, (x, h_prev, zx, zh[:, 2 * H:].copy(), W_xh, W_hh, b_h is not None, b_hn is not None)
+    xp = array_module(x)
+    h, hn = xp.empty_like(h_prev), xp.empty_like(h_prev)
+    gru_pointwise_forward(zx, zh, h_prev, h, hn, b_hn)
+    return h, (x, h_prev, zx, hn, W_xh, W_hh, b_h is not None, b_hn is not None)
 
 
 def gru_step_backward(dh, cache):
@@ -132,10 +146,7 @@ def gru_layer_forward(x, h0, W_xh, W_hh, b_h, b_hn, frozen=None):
     W_hhT, zh = W_hh.T, xp.empty((N, 3 * H), dtype=x.dtype)
     for t in range(T):
         xp.matmul(hs[t], W_hhT, out=zh)
-        if b_hn is not None:
-            zh[:, 2 * H:] += b_hn
-        gru_pointwise_forward(gates[t], zh, hs[t], hs[t + 1])
-        hns[t] = zh[:, 2 * H:]
+        gru_pointwise_forward(gates[t], zh, hs[t], hs[t + 1], hns[t], b_hn)
         if frozen is not None:
             xp.copyto(hs[t + 1], hs[t], where=frozen[t])
     return hs, gates, hns
@@ -150,11 +161,14 @@ def gru_layer_backward(dout, dh_n, x, hs, gates, hns, W_xh, W_hh, record=None, f
     dh = xp.zeros((N, H), dtype=dout.dtype) if dh_n is None else dh_n.copy()
     tmp = xp.empty((N, H), dtype=dout.dtype)
     for t in range(T - 1, -1, -1):
-        dh += dout[t]
-        if record is not None:
-            record[t] = dh
+        dout_t = dout[t]  # added inside the pointwise step, unless dL/dh_t itself is needed here
+        if record is not None or frozen is not None:
+            dh += dout_t
+            dout_t = None
+            if record is not None:
+                record[t] = dh
         if frozen is None:
-            gru_pointwise_backward(dh, gates[t], hns[t], hs[t], dzx[t], dzh[t])
+            gru_pointwise_backward(dh, gates[t], hns[t], hs[t], dzx[t], dzh[t], dout=dout_t)
         else:  # frozen steps pass dh through and contribute nothing
             dh_carried = dh.copy()
             gru_pointwise_backward(dh, gates[t], hns[t], hs[t], dzx[t], dzh[t])

@@ -88,24 +88,24 @@ dc = dct * gf;
     return Kernel("rnnlab_lstm_backward", "T dh, raw T gates, T c_prev, T tanh_c, int32 H", "T dc, raw T dz", body)
 
 
-GRU_FORWARD = Kernel(
-    "rnnlab_gru_forward",
-    "raw T zh, T h_prev, int32 H",
-    "raw T zx, T h",
-    _NJ + r"""
-const ptrdiff_t r = n * 3 * H + j;
+def _gru_forward(with_b_hn: bool) -> Kernel:
+    # zx holds [z_r, z_u, z_n] (N, 3H) of the input side and becomes the gates [r, u, n];
+    # hn = W_hn h_{t-1} (+ b_hn) is written out for the backward pass.
+    body = _NJ + "const ptrdiff_t r = n * 3 * H + j;\n" + (
+        "hn = zh[r + 2 * H] + b_hn[j];" if with_b_hn else "hn = zh[r + 2 * H];") + r"""
 const T gr = sigmoid(zx[r] + zh[r]);
 const T gu = sigmoid(zx[r + H] + zh[r + H]);
-const T gn = tanh(zx[r + 2 * H] + gr * zh[r + 2 * H]);
+const T gn = tanh(zx[r + 2 * H] + gr * hn);
 zx[r] = gr; zx[r + H] = gu; zx[r + 2 * H] = gn;
 h = (h_prev - gn) * gu + gn;
-""")
+"""
+    ins = "raw T zh, raw T b_hn, T h_prev, int32 H" if with_b_hn else "raw T zh, T h_prev, int32 H"
+    return Kernel("rnnlab_gru_forward" + ("_bias" if with_b_hn else ""), ins, "raw T zx, T h, T hn", body)
 
-GRU_BACKWARD = Kernel(
-    "rnnlab_gru_backward",
-    "raw T gates, T hn, T h_prev, int32 H",
-    "T dh, raw T dzx, raw T dzh",
-    _NJ + r"""
+
+def _gru_backward(add_dout: bool) -> Kernel:
+    # dh (in/out): the gradient w.r.t. h_t in, the part of dL/dh_{t-1} that bypasses W_hh out
+    body = _NJ + ("dh = dh + dout;\n" if add_dout else "") + r"""
 const ptrdiff_t r = n * 3 * H + j;
 const T gr = gates[r], gu = gates[r + H], gn = gates[r + 2 * H];
 const T dn = dh * ((T)1 - gu) * ((T)1 - gn * gn);
@@ -114,15 +114,24 @@ const T du = dh * (h_prev - gn) * gu * ((T)1 - gu);
 dzx[r] = dr; dzx[r + H] = du; dzx[r + 2 * H] = dn;
 dzh[r] = dr; dzh[r + H] = du; dzh[r + 2 * H] = dn * gr;
 dh = dh * gu;
-""")
+"""
+    ins = ("T dout, " if add_dout else "") + "raw T gates, T hn, T h_prev, int32 H"
+    return Kernel("rnnlab_gru_backward" + ("_dout" if add_dout else ""), ins, "T dh, raw T dzx, raw T dzh", body)
+
+
+#: dh += dout; delta *= dh (delta holds phi'(a_t) and becomes dL/da_t).
+RNN_BACKWARD_DOUT = Kernel("rnnlab_rnn_backward_dout", "T dout", "T dh, T delta", "dh = dh + dout;\ndelta = delta * dh;")
 
 RNN_FORWARD = {name: _rnn_forward(name) for name in ("tanh", "relu")}
 LSTM_FORWARD = _lstm_forward(add_zh=False)
 LSTM_FORWARD_ZH = _lstm_forward(add_zh=True)
 LSTM_BACKWARD = _lstm_backward(add_dout=False)
 LSTM_BACKWARD_DOUT = _lstm_backward(add_dout=True)
+GRU_FORWARD = _gru_forward(with_b_hn=False)
+GRU_FORWARD_BIAS = _gru_forward(with_b_hn=True)
+GRU_BACKWARD = _gru_backward(add_dout=False)
+GRU_BACKWARD_DOUT = _gru_backward(add_dout=True)
 
 #: Every kernel, by name (what the tests compile and check).
-ALL = {k.name: k for k in (*RNN_FORWARD.values(), LSTM_FORWARD, LSTM_FORWARD_ZH, LSTM_BACKWARD, LSTM_BACKWARD_DOUT,
-                           GRU_FORWARD,
-                           GRU_BACKWARD)}
+ALL = {k.name: k for k in (*RNN_FORWARD.values(), RNN_BACKWARD_DOUT, LSTM_FORWARD, LSTM_FORWARD_ZH, LSTM_BACKWARD,
+                           LSTM_BACKWARD_DOUT, GRU_FORWARD, GRU_FORWARD_BIAS, GRU_BACKWARD, GRU_BACKWARD_DOUT)}

@@ -42,6 +42,18 @@ def rnn_pointwise_forward(a, ah, nonlinearity: str) -> None:
     f(a, out=a)
 
 
+def rnn_pointwise_backward(dh, delta, dout) -> None:
+    r"""The elementwise part of an RNN step's backward, in place (one fused kernel on the GPU):
+    ``dh += dout`` (now :math:`\partial L/\partial h_t`), then ``delta *= dh``, turning
+    :math:`\phi'(a_t)` into :math:`\partial L/\partial a_t`. All arrays (N, H).
+    """
+    if fused(dh):
+        launch(kernels.RNN_BACKWARD_DOUT, dout, dh, delta)
+        return
+    dh += dout
+    delta *= dh
+
+
 def rnn_layer_forward(x, h0, W_xh, W_hh, b_h, nonlinearity: str, frozen=None):
     """Run one RNN layer over a sequence.
 
@@ -99,10 +111,9 @@ def rnn_layer_backward(dout, dh_n, x, hs, W_xh, W_hh, nonlinearity: str, record=
     delta = df(hs[1:], out=xp.empty_like(dout))  # phi'(a_t) for all steps; becomes delta_t in place
     dh = xp.zeros((N, H), dtype=dout.dtype) if dh_n is None else dh_n.copy()
     for t in range(T - 1, -1, -1):  # dh = dL/dh_t from above and from the future
-        dh += dout[t]
+        rnn_pointwise_backward(dh, delta[t], dout[t])
         if record is not None:
             record[t] = dh
-        delta[t] *= dh
         if frozen is None:
             xp.matmul(delta[t], W_hh, out=dh)  # dL/dh_{t-1} through W_hh
         else:

@@ -31,9 +31,9 @@ def _tol(dtype):
 
 
 def test_every_kernel_is_listed():
-    assert set(kernels.ALL) == {k.name for k in (*kernels.RNN_FORWARD.values(), kernels.LSTM_FORWARD,
-                                                 kernels.LSTM_FORWARD_ZH, kernels.LSTM_BACKWARD, kernels.LSTM_BACKWARD_DOUT,
-                                                 kernels.GRU_FORWARD, kernels.GRU_BACKWARD)}
+    specs = [v for v in vars(kernels).values() if isinstance(v, kernels.Kernel)]
+    specs += list(kernels.RNN_FORWARD.values())
+    assert {k.name for k in specs} == set(kernels.ALL)
 
 
 @pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc (CUDA toolkit) is not installed")
@@ -120,29 +120,51 @@ def test_lstm_backward_kernel(data, dtype, with_dout):
 
 @needs_gxx
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_gru_forward_kernel(data, dtype):
-    N, H = 3, 5
-    zx, zh, h_prev = data(N, 3 * H, dtype=dtype), data(N, 3 * H, dtype=dtype), data(N, H, dtype=dtype)
-    want_g, want_h = zx.copy(), np.empty((N, H), dtype)
-    gru.gru_pointwise_forward(want_g, zh, h_prev, want_h)
-    got_g, got_h = zx.copy(), np.empty((N, H), dtype)
-    _kernel_cpu.run(kernels.GRU_FORWARD, zh, h_prev, H, got_g, got_h)
-    np.testing.assert_allclose(got_g, want_g, err_msg="gates", **_tol(dtype))
-    np.testing.assert_allclose(got_h, want_h, err_msg="h", **_tol(dtype))
+def test_rnn_backward_kernel(data, dtype):
+    dh, delta, dout = (data(3, 5, dtype=dtype) for _ in range(3))
+    want = [dh.copy(), delta.copy()]
+    recurrent.rnn_pointwise_backward(*want, dout)
+    got = [dh.copy(), delta.copy()]
+    _kernel_cpu.run(kernels.RNN_BACKWARD_DOUT, dout, *got)
+    for name, g, w in zip(["dh", "delta"], got, want):
+        np.testing.assert_allclose(g, w, err_msg=name, **_tol(dtype))
 
 
 @needs_gxx
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_gru_backward_kernel(data, dtype):
+@pytest.mark.parametrize("with_b_hn", [False, True])
+def test_gru_forward_kernel(data, dtype, with_b_hn):
     N, H = 3, 5
-    gates, h = data(N, 3 * H, dtype=dtype), np.empty((N, H), dtype)
-    h_prev, zh, hn = data(N, H, dtype=dtype), data(N, 3 * H, dtype=dtype), data(N, H, dtype=dtype)
-    gru.gru_pointwise_forward(gates, zh, h_prev, h)  # realistic gate values
-    dh = data(N, H, dtype=dtype)
+    zx, zh, h_prev = data(N, 3 * H, dtype=dtype), data(N, 3 * H, dtype=dtype), data(N, H, dtype=dtype)
+    b_hn = data(H, dtype=dtype) if with_b_hn else None
+    want = [zx.copy(), np.empty((N, H), dtype), np.empty((N, H), dtype)]
+    gru.gru_pointwise_forward(want[0], zh, h_prev, *want[1:], b_hn=b_hn)
+    got = [zx.copy(), np.empty((N, H), dtype), np.empty((N, H), dtype)]
+    if with_b_hn:
+        _kernel_cpu.run(kernels.GRU_FORWARD_BIAS, zh, b_hn, h_prev, H, *got)
+    else:
+        _kernel_cpu.run(kernels.GRU_FORWARD, zh, h_prev, H, *got)
+    for name, g, w in zip(["gates", "h", "hn"], got, want):
+        np.testing.assert_allclose(g, w, err_msg=name, **_tol(dtype))
+    np.testing.assert_allclose(got[2], zh[:, 2 * H:] + (0 if b_hn is None else b_hn), **_tol(dtype))
+
+
+@needs_gxx
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("with_dout", [False, True])
+def test_gru_backward_kernel(data, dtype, with_dout):
+    N, H = 3, 5
+    gates, h, hn = data(N, 3 * H, dtype=dtype), np.empty((N, H), dtype), np.empty((N, H), dtype)
+    h_prev, zh = data(N, H, dtype=dtype), data(N, 3 * H, dtype=dtype)
+    gru.gru_pointwise_forward(gates, zh, h_prev, h, hn)  # realistic gate values
+    dh, dout = data(N, H, dtype=dtype), data(N, H, dtype=dtype) if with_dout else None
     want = [dh.copy(), np.empty((N, 3 * H), dtype), np.empty((N, 3 * H), dtype)]
-    gru.gru_pointwise_backward(want[0], gates, hn, h_prev, want[1], want[2])
+    gru.gru_pointwise_backward(want[0], gates, hn, h_prev, want[1], want[2], dout=dout)
     got = [dh.copy(), np.empty((N, 3 * H), dtype), np.empty((N, 3 * H), dtype)]
-    _kernel_cpu.run(kernels.GRU_BACKWARD, gates, hn, h_prev, H, *got)
+    if with_dout:
+        _kernel_cpu.run(kernels.GRU_BACKWARD_DOUT, dout, gates, hn, h_prev, H, *got)
+    else:
+        _kernel_cpu.run(kernels.GRU_BACKWARD, gates, hn, h_prev, H, *got)
     for name, g, w in zip(["dh_prev part", "dzx", "dzh"], got, want):
         np.testing.assert_allclose(g, w, err_msg=name, **_tol(dtype))
 
