@@ -4,7 +4,7 @@ NumPy (CPU) and CuPy (GPU) layers with hand-written backpropagation through time
 verified against finite differences and PyTorch. The course that derives every
 line is in the book (``book/`` and ``notebooks/`` of the repository).
 """
-from . import backend, explore, functional, gradcheck, init, interop, losses, optim, sequences, tasks
+from . import backend, explore, functional, gradcheck, init, interop, kernels, losses, optim, sequences, tasks
 from .backend import available_devices, seed, to_device, to_numpy
 from .cells import RNNCell, rnn_step_backward, rnn_step_forward
 from .gradcheck import assert_gradients_close, check_module
@@ -23,5 +23,6 @@ __all__ = [
     "SGD", "Adam", "clip_grad_norm", "clip_grad_value", "cross_entropy", "mse",
     "check_module", "assert_gradients_close", "rnn_step_forward", "rnn_step_backward",
     "seed", "to_device", "to_numpy", "available_devices",
-    "backend", "explore", "functional", "gradcheck", "init", "interop", "losses", "optim", "sequences", "tasks",
+    "backend", "explore", "functional", "gradcheck", "init", "interop", "kernels", "losses", "optim", "sequences",
+    "tasks",
 ]
