@@ -92,6 +92,15 @@ def to_numpy(x) -> np.ndarray:
     return to_device(x, "cpu")
 
 
+def synchronize(device: str) -> None:
+    """Wait until the GPU has finished the work queued so far (a no-op for ``'cpu'``).
+
+    GPU calls return before their work is done, so a timer must synchronise before it reads the clock.
+    """
+    if _check_device(device) == "cuda":
+        _load_cupy().cuda.Device().synchronize()
+
+
 def seed(s: int) -> None:
     """Seed every random source rnnlab uses (initialisation, dropout, sampling)."""
     global _rng

@@ -19,6 +19,7 @@ faster here.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import time
@@ -48,7 +49,7 @@ def _cases(kind: str, N: int, T: int, D: int, H: int, device: str):
     dout = g.standard_normal((T, N, H)).astype(np.float32)
     layer = LAYERS[kind](D, H).to(device)
     xd, dd = backend.to_device(x, device), backend.to_device(dout, device)
-    sync = _sync(device)
+    sync = functools.partial(backend.synchronize, device)
 
     def ours():
         layer.zero_grad()
@@ -91,20 +92,13 @@ def _cases(kind: str, N: int, T: int, D: int, H: int, device: str):
     return cases
 
 
-def _sync(device):
-    if device == "cuda":
-        cupy = backend._load_cupy()
-        return cupy.cuda.Device().synchronize
-    return lambda: None
-
-
 def run(kind: str = "rnn", sizes=None, repeats: int = 7, device: str = "cpu") -> list[dict]:
     """Time each implementation at each size; return one row per size with medians in ms.
 
     Keys of a row: ``N, T, D, H`` and one per implementation that ran (``rnnlab``,
     ``unfused`` on the GPU, ``naive``, ``torch`` where installed).
     """
-    rows, sync = [], _sync(device)
+    rows, sync = [], functools.partial(backend.synchronize, device)
     for N, T, D, H in sizes or (GPU_SIZES if device == "cuda" else DEFAULT_SIZES):
         cases = _cases(kind, N, T, D, H, device)
         for _ in range(2):  # warm-up: kernel compilation, BLAS/cuDNN plans, allocator pools

@@ -104,3 +104,16 @@ def test_scatter_add_accumulates_repeated_indices(xp, on):
     for i, v in zip([1, 3, 1, 1], np.arange(8.0).reshape(4, 2)):
         expected[i] += v
     np.testing.assert_array_equal(rnnlab.to_numpy(target), expected)
+
+
+def test_synchronize():
+    backend.synchronize("cpu")  # nothing to wait for
+    with pytest.raises(ValueError, match="device must be"):
+        backend.synchronize("gpu")
+
+
+def test_synchronize_waits_for_the_gpu(need_cuda):
+    x = need_cuda.ones(1000)
+    (x * 2).sum()
+    backend.synchronize("cuda")
+    assert need_cuda.cuda.get_current_stream().done
