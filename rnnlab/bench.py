@@ -72,6 +72,8 @@ def _cases(kind: str, N: int, T: int, D: int, H: int, device: str):
         import torch
     except ImportError:
         return cases
+    if device == "cuda" and not torch.cuda.is_available():
+        return cases  # a CPU-only torch build: no cuDNN to compare with
     from .interop import to_torch
 
     tdev = "cuda" if device == "cuda" else "cpu"
@@ -149,7 +151,8 @@ def main(argv=None):
         torch.set_num_threads(os.cpu_count() or 1)
         info = f"{torch.get_num_threads()} CPU threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"
         if args.device == "cuda":
-            info = f"CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}, {torch.cuda.get_device_name()}"
+            info = (f"CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}, {torch.cuda.get_device_name()}"
+                    if torch.cuda.is_available() else "without CUDA: no torch column")
         print(f"torch {torch.__version__}, {info}")
     except ImportError:
         print("torch not installed: comparing against the naive implementation only")
