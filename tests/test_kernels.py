@@ -204,7 +204,7 @@ def _run_layer(layer, x, lengths, seed):
     g = np.random.default_rng(seed)
     out, _ = layer(x, lengths=lengths)
     layer.zero_grad()
-    dx, _ = layer.backward(g.standard_normal(out.shape).astype(out.dtype))
+    dx, _ = layer.backward(rnnlab.to_device(g.standard_normal(out.shape).astype(out.dtype), backend.device_of(out)))
     return [to_np(out), to_np(dx)] + [to_np(v).copy() for v in layer.grads.values()]
 
 
