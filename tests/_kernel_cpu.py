@@ -10,6 +10,7 @@ which catches CUDA-only errors.
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import shutil
 import subprocess
@@ -22,7 +23,6 @@ from rnnlab.kernels import ALL, PREAMBLE
 
 TYPES = {np.float32: "float", np.float64: "double"}
 _CACHE = Path(tempfile.gettempdir()) / "rnnlab_kernel_cpu"
-_libs = {}
 
 
 def parse(params: str):
@@ -69,21 +69,19 @@ def source(gpu: bool) -> str:
     return "\n".join(parts)
 
 
+@functools.lru_cache(maxsize=None)  # the kernels are constants: one build (and one source hash) per process
 def _build() -> ctypes.CDLL:
     src = source(gpu=False)
-    key = hashlib.sha1(src.encode()).hexdigest()[:16]
-    if key not in _libs:
+    so = _CACHE / f"kernels_{hashlib.sha1(src.encode()).hexdigest()[:16]}.so"  # shared across processes
+    if not so.exists():
         _CACHE.mkdir(exist_ok=True)
-        so = _CACHE / f"kernels_{key}.so"
-        if not so.exists():
-            cpp = _CACHE / f"kernels_{key}.cpp"
-            cpp.write_text(src)
-            tmp = so.with_suffix(f".{id(src)}.tmp")
-            subprocess.run(["g++", "-O2", "-shared", "-fPIC", "-o", str(tmp), str(cpp)], check=True,
-                           capture_output=True, text=True)
-            tmp.replace(so)  # atomic, so parallel test workers never load half a file
-        _libs[key] = ctypes.CDLL(str(so))
-    return _libs[key]
+        cpp = so.with_suffix(".cpp")
+        cpp.write_text(src)
+        tmp = so.with_suffix(f".{id(src)}.tmp")
+        subprocess.run(["g++", "-O2", "-shared", "-fPIC", "-o", str(tmp), str(cpp)], check=True,
+                       capture_output=True, text=True)
+        tmp.replace(so)  # atomic, so parallel test workers never load half a file
+    return ctypes.CDLL(str(so))
 
 
 def have_gxx() -> bool:

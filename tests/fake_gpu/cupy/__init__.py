@@ -423,23 +423,11 @@ def _kernel_cpu():
     return mod
 
 
-_libs = {}  # (PREAMBLE, kernels) -> the g++ build of tests/_kernel_cpu.py
-
-
 def _run_on_cpu(spec, args):
-    """``_kernel_cpu.run``, with its build looked up once per set of kernels instead of regenerated per call."""
-    from rnnlab.kernels import ALL, PREAMBLE
-
-    kc, key = _kernel_cpu(), (PREAMBLE, tuple(ALL.values()))
-    if key not in _libs:
-        if shutil.which("g++") is None:
-            raise RuntimeError("fake CuPy runs ElementwiseKernel bodies with g++, which is not installed")
-        _libs[key] = kc._build()
-    build, kc._build = kc._build, lambda: _libs[key]
-    try:
-        kc.run(spec, *args)
-    finally:
-        kc._build = build
+    """``_kernel_cpu.run``: the kernel body compiled with g++ (built once per process)."""
+    if shutil.which("g++") is None:
+        raise RuntimeError("fake CuPy runs ElementwiseKernel bodies with g++, which is not installed")
+    _kernel_cpu().run(spec, *args)
 
 
 class _Param:
