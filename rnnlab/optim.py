@@ -88,15 +88,23 @@ def clip_grad_norm(params, max_norm: float) -> float:
     r"""Rescale all gradients together so their global L2 norm is at most ``max_norm``.
 
     Returns the norm *before* clipping (as ``torch.nn.utils.clip_grad_norm_`` does),
-    which is worth logging: spikes are exploding gradients.
+    which is worth logging: spikes are exploding gradients. The squares are summed
+    in float64, so float32 gradients as large as float32 allows still give a finite
+    norm instead of an overflow.
     """
     params = list(params)
-    total = math.sqrt(float(sum((g * g).sum() for _, g in params)))  # one device-to-host copy, not one per array
+    # one device-to-host copy, not one per array
+    total = math.sqrt(float(sum(_sum_of_squares(g) for _, g in params)))
     if total > max_norm:
         scale = max_norm / (total + 1e-6)
         for _, g in params:
             g *= scale
     return total
+
+
+def _sum_of_squares(g):
+    # square after the cast to float64: float32 squares overflow above about 1.8e19
+    return array_module(g).square(g, dtype="float64").sum()
 
 
 def clip_grad_value(params, clip_value: float) -> None:

@@ -133,6 +133,19 @@ def test_clip_grad_norm_matches_torch(xp, on, rng, torch, max_norm):
             np.testing.assert_array_equal(_np(g), orig)
 
 
+def test_clip_grad_norm_of_huge_float32_gradients_is_finite(on):
+    # float32 squares overflow above ~1.8e19; the norm is summed in float64 instead
+    grads = [on(np.full(s, 1e30, dtype=np.float32)) for s in SHAPES]
+    pairs = [(on(np.zeros(s, dtype=np.float32)), g) for s, g in zip(SHAPES, grads)]
+    count = sum(int(np.prod(s)) for s in SHAPES)
+    with np.errstate(over="raise", invalid="raise"):
+        total = clip_grad_norm(pairs, 1.0)
+    np.testing.assert_allclose(total, 1e30 * np.sqrt(count), rtol=1e-6)
+    for _, g in pairs:
+        assert g.dtype == np.float32
+        np.testing.assert_allclose(_np(g), 1 / np.sqrt(count), rtol=1e-5)
+
+
 def test_clip_grad_value_matches_torch(xp, on, rng, torch):
     grads = [2 * rng.standard_normal(s) for s in SHAPES]
     tp = [torch.zeros(s, dtype=torch.float64, requires_grad=True) for s in SHAPES]
