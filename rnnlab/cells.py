@@ -67,9 +67,10 @@ class CellBase(Module):
     """What the one-step cells share: parameters ``W_xh`` (G*H, D), ``W_hh`` (G*H, H), ``b_h`` (G*H,),
     input checks, and a stack of per-step caches.
 
-    Calling a cell repeatedly pushes one cache per step; ``backward`` pops them in
-    reverse order, which is exactly backpropagation through time. In eval mode
-    nothing is cached, so step-by-step inference runs in constant memory.
+    Calling a cell repeatedly saves one step per call on the tape; ``backward`` consumes
+    them in reverse order, which is exactly backpropagation through time. Under
+    :func:`rnnlab.no_grad` nothing is saved, so step-by-step inference runs in constant
+    memory.
     """
 
     gates = 1
@@ -82,7 +83,6 @@ class CellBase(Module):
         self.add_param("W_hh", init_uniform((G * H, H), H, dtype))
         if bias:
             self.add_param("b_h", init_uniform((G * H,), H, dtype))
-        self.cache = []
 
     def _check_step(self, x, states: dict):
         """Check ``x`` (N, input_size) and each named state (N, hidden_size); None becomes zeros."""
@@ -97,20 +97,14 @@ class CellBase(Module):
             out.append(s)
         return out
 
-    def _push(self, cache) -> None:
-        if self.training:
-            if self.cache is None:
-                self.cache = []
-            self.cache.append(cache)
-
     def _pop(self, **upstream):
-        """The cache of the latest step not yet backpropagated, after checking the upstream gradients' shapes."""
-        if not self.cache:
-            raise RuntimeError(f"{type(self).__name__}.backward called more times than forward (in training mode)")
-        shape = (self._batch_size(self.cache[-1]), self.hidden_size)
+        """The saved step of the latest forward not yet backpropagated, after checking the
+        upstream gradients' shapes (None is allowed: an unused output)."""
+        shape = (self._batch_size(self.saved(pop=False)), self.hidden_size)
         for name, g in upstream.items():
-            check_shape(name, g, shape, like=self.params["W_hh"])
-        return self.cache.pop()
+            if g is not None:
+                check_shape(name, g, shape, like=self.params["W_hh"])
+        return self.saved()
 
     @staticmethod
     def _batch_size(cache) -> int:
@@ -149,8 +143,8 @@ class RNNCell(CellBase):
         (h,) = self._check_step(x, {"h": h})
         p = self.params
         h_next, cache = rnn_step_forward(x, h, p["W_xh"], p["W_hh"], p.get("b_h"), self.nonlinearity)
-        self._push(cache)
-        return h_next
+        self.save_for_backward(cache)
+        return h_next.copy()  # the cache holds h_next for phi'; the caller may change its copy
 
     def backward(self, dh):
         """Backward of the most recent un-backpropagated step: returns ``(dx, dh_prev)``."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
+from .module import no_grad
 
 
 def relative_error(a, b) -> float:
@@ -86,12 +87,14 @@ def check_module(module, *inputs, seed: int = 0, eps: float = 1e-6, max_entries:
         backend.seed(seed)
         return module.forward(*inputs)
 
-    out = forward()
+    with no_grad():
+        out = forward()
     upstream = _like(out, lambda o: None if not _is_float(o) else
                      backend.array_module(o).asarray(pick.standard_normal(o.shape)))
 
     def loss():
-        o = forward()
+        with no_grad():  # the many forwards of the finite differences keep nothing
+            o = forward()
         return sum(float((a * g).sum()) for a, g in zip(_leaves(o), _leaves(upstream)) if g is not None)
 
     module.zero_grad()

@@ -204,7 +204,7 @@ class GRUCell(CellBase):
         (h,) = self._check_step(x, {"h": h})
         p = self.params
         h_next, cache = gru_step_forward(x, h, p["W_xh"], p["W_hh"], p.get("b_h"), p.get("b_hn"))
-        self._push(cache)
+        self.save_for_backward(cache)
         return h_next
 
     def backward(self, dh):

@@ -38,7 +38,7 @@ class Linear(Module):
         W = self.params["W"]
         check_float_array("x", x, ndim=None, like=W, last=self.in_features,
                           shape_desc="(..., in_features)")
-        self.cache = x
+        self.save_for_backward(x)
         y = x @ W.T
         if "b" in self.params:
             y += self.params["b"]
@@ -46,8 +46,9 @@ class Linear(Module):
 
     def backward(self, dy):
         """dy : array, shape (..., out_features) -> dx : array, shape (..., in_features)."""
-        x, W = self.saved(), self.params["W"]
+        x, W = self.saved(pop=False), self.params["W"]
         check_shape("dy", dy, x.shape[:-1] + (self.out_features,), like=W)
+        self.saved()
         dy2 = dy.reshape(-1, self.out_features)
         self.grads["W"] += dy2.T @ x.reshape(-1, self.in_features)
         if "b" in self.params:
@@ -77,13 +78,14 @@ class Embedding(Module):
         W = self.params["W"]
         if backend.device_of(idx) != backend.device_of(W):
             raise ValueError(f"idx is on {backend.device_of(idx)} but the embedding is on {backend.device_of(W)}")
-        self.cache = idx
+        self.save_for_backward(idx)
         return W[idx]
 
     def backward(self, dout):
         """Scatter-add ``dout`` into the rows used; repeated indices accumulate. Returns None (indices have no gradient)."""
-        idx = self.saved()
+        idx = self.saved(pop=False)
         check_shape("dout", dout, tuple(idx.shape) + (self.embedding_dim,), like=self.params["W"])
+        self.saved()
         backend.scatter_add(self.grads["W"], idx.reshape(-1), dout.reshape(-1, self.embedding_dim))
         return None
 
@@ -104,15 +106,18 @@ class Dropout(Module):
         self.p = p
 
     def forward(self, x):
+        """x : array, any shape -> array, same shape."""
         if not self.training or self.p == 0.0:
-            self.cache = None
+            self.save_for_backward(None)
             return x
         mask = dropout_mask(x, self.p)
-        self.cache = mask
+        self.save_for_backward(mask)
         return x * mask
 
     def backward(self, dout):
-        return dout if self.cache is None else dout * self.cache
+        """dout : array, shape of the output -> dx, same shape."""
+        mask = self.saved()
+        return dout if mask is None else dout * mask
 
     def extra_repr(self):
         return f"p={self.p}"

@@ -198,7 +198,7 @@ class LSTMCell(CellBase):
         h, c = self._check_step(x, {"h": None, "c": None} if hx is None else {"h": hx[0], "c": hx[1]})
         p = self.params
         h, c, cache = lstm_step_forward(x, h, c, p["W_xh"], p["W_hh"], p.get("b_h"))
-        self._push(cache)
+        self.save_for_backward(cache)
         return h, c
 
     def backward(self, dh, dc=None):

@@ -1,18 +1,58 @@
 """The ``Module`` base class: parameters, gradients, submodules, devices and checkpoints.
 
 A module holds ``params`` and ``grads``, two dicts with the same keys named as in
-the maths (``W_xh``, ``W_hh``, ``b_h``). ``forward`` keeps in ``self.cache`` what
-``backward`` needs; ``backward`` *adds* into ``grads`` (so gradients of shared
-weights accumulate, and optimisers keep valid references) and returns the
-gradient of its input.
+the maths (``W_xh``, ``W_hh``, ``b_h``).
+
+The calling protocol, the same for every module:
+
+* ``forward`` saves what ``backward`` needs on the module's *tape*, a stack: a
+  module may be called several times before any backward (a shared embedding, a
+  read-out applied at every decoder step, a tied weight);
+* each ``backward`` consumes the most recent forward not yet backpropagated (last
+  in, first out), so backpropagating the calls in reverse order, as BPTT does,
+  gives every call its own gradient; a backward with nothing pending raises
+  ``RuntimeError`` naming the module;
+* ``backward`` takes one gradient per output of ``forward``, where ``None`` means
+  the output was not used (zeros: ``d_output=None`` for a many-to-one model,
+  ``d_hx=None`` or ``(dh_n, None)`` for an LSTM's final state), *adds* the
+  parameter gradients into ``grads`` (gradients accumulate until ``zero_grad()``,
+  and optimisers keep valid references) and returns the gradients of the float
+  inputs, mirroring them: one array for one input, a tuple for several, and
+  nothing (``None``) for integer inputs such as token ids;
+* under ``with rnnlab.no_grad():`` forwards keep nothing, for evaluation,
+  sampling and beam search; ``eval()`` only switches dropout off, as in PyTorch;
+* outputs handed to the caller never alias what ``backward`` will read.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Iterator
 
 import numpy as np
 
 from . import backend
+
+_grad_enabled = True
+
+
+@contextmanager
+def no_grad():
+    """Run forwards that keep nothing for ``backward`` (evaluation, sampling, beam search).
+
+    >>> with rnnlab.no_grad():
+    ...     logits, state = model(ids)
+    """
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def is_grad_enabled() -> bool:
+    """False inside :func:`no_grad`."""
+    return _grad_enabled
 
 
 class Module:
@@ -22,13 +62,16 @@ class Module:
         object.__setattr__(self, "params", {})
         object.__setattr__(self, "grads", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_tape", [])
         self.training = True
-        self.cache = None
 
     # --- structure -------------------------------------------------------
     def __setattr__(self, name, value):
         if isinstance(value, Module):
             self._modules[name] = value
+        elif isinstance(value, (list, tuple)) and any(isinstance(v, Module) for v in value):
+            raise TypeError(f"{name}: a {type(value).__name__} of modules is not registered (its "
+                            f"parameters would be missed); use rnnlab.ModuleList({name}) instead")
         elif name in self._modules:
             del self._modules[name]
         object.__setattr__(self, name, value)
@@ -38,17 +81,50 @@ class Module:
         self.params[name] = value
         self.grads[name] = backend.array_module(value).zeros_like(value)
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, object, object]]:
-        """Yield ``(dotted_name, param, grad)`` for this module and every submodule."""
-        for k, p in self.params.items():
-            yield prefix + k, p, self.grads[k]
+    def tie(self, name: str, source: "Module", source_name: str | None = None) -> None:
+        """Make ``params[name]`` the very array ``source.params[source_name]`` (and share its
+        gradient), as PyTorch's ``head.weight = embed.weight`` does: weight tying (Press and
+        Wolf 2017). Both modules' backwards then add into one gradient.
+        """
+        source_name = name if source_name is None else source_name
+        if source_name not in source.params:
+            raise KeyError(f"source has no parameter {source_name!r}; it has {sorted(source.params)}")
+        own, theirs = self.params.get(name), source.params[source_name]
+        if own is not None and tuple(own.shape) != tuple(theirs.shape):
+            raise ValueError(f"cannot tie {name!r} of shape {tuple(own.shape)} to {source_name!r} "
+                             f"of shape {tuple(theirs.shape)}")
+        self.params[name], self.grads[name] = theirs, source.grads[source_name]
+
+    def named_parameters(self, prefix: str = "", remove_duplicate: bool = True
+                         ) -> Iterator[tuple[str, object, object]]:
+        """Yield ``(dotted_name, param, grad)`` for this module and every submodule.
+
+        A parameter reached twice (a module placed twice, a tied weight) is yielded once,
+        under its first name, unless ``remove_duplicate=False``, so an optimiser steps it once.
+        """
+        seen = set()
+        for name, module in self._named_modules(prefix, set() if remove_duplicate else None):
+            for k, p in module.params.items():
+                if remove_duplicate:
+                    if id(p) in seen:
+                        continue
+                    seen.add(id(p))
+                yield name + k, p, module.grads[k]
+
+    def _named_modules(self, prefix, seen):
+        """``(prefix, module)`` for this module and every submodule, each once if ``seen`` is a set."""
+        if seen is not None:
+            if id(self) in seen:
+                return
+            seen.add(id(self))
+        yield prefix, self
         for name, m in self._modules.items():
-            yield from m.named_parameters(prefix + name + ".")
+            yield from m._named_modules(prefix + name + ".", seen)
 
     def modules(self) -> Iterator["Module"]:
-        yield self
-        for m in self._modules.values():
-            yield from m.modules()
+        """This module and every submodule, each once."""
+        for _, m in self._named_modules("", set()):
+            yield m
 
     def parameters(self) -> list[tuple[object, object]]:
         """``(param, grad)`` pairs, for optimisers and gradient clipping."""
@@ -85,22 +161,29 @@ class Module:
     def to(self, device: str | None = None, dtype=None) -> "Module":
         """Move every parameter (and gradient) to ``device`` and/or cast to ``dtype``, in place.
 
-        Build optimisers *after* calling ``to``: the arrays are replaced.
+        Build optimisers *after* calling ``to``: the arrays are replaced. Shared arrays
+        (tied weights) stay shared. Pending forwards are dropped.
         """
+        moved = {}  # id(old array) -> new array, so a shared array is moved once
         for m in self.modules():
             for d in (m.params, m.grads):
                 for k, v in d.items():
-                    if device is not None:
-                        v = backend.to_device(v, device)
-                    if dtype is not None:
-                        v = v.astype(dtype, copy=False)
-                    d[k] = v
-            m.cache = None
+                    if id(v) not in moved:
+                        new = v
+                        if device is not None:
+                            new = backend.to_device(new, device)
+                        if dtype is not None:
+                            new = new.astype(dtype, copy=False)
+                        moved[id(v)] = new
+                    d[k] = moved[id(v)]
+            m._tape.clear()
         return self
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of every parameter as NumPy arrays, under dotted names."""
-        return {k: backend.to_numpy(p).copy() for k, p, _ in self.named_parameters()}
+        """Copies of every parameter as NumPy arrays, under dotted names (a tied array under
+        each of its names, as in PyTorch)."""
+        return {k: backend.to_numpy(p).copy()
+                for k, p, _ in self.named_parameters(remove_duplicate=False)}
 
     def load_state_dict(self, state: dict) -> None:
         """Copy ``state`` into the parameters in place (keeping optimiser references valid).
@@ -108,7 +191,7 @@ class Module:
         Raises ``ValueError`` naming every missing or unexpected key and every shape
         mismatch, so a checkpoint from another model never loads half-way.
         """
-        own = {k: p for k, p, _ in self.named_parameters()}
+        own = {k: p for k, p, _ in self.named_parameters(remove_duplicate=False)}
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))
         bad = [f"{k}: checkpoint {tuple(state[k].shape)}, model {tuple(own[k].shape)}"
@@ -135,12 +218,39 @@ class Module:
             self.load_state_dict({k: f[k] for k in f.files})
         return self
 
-    # --- calling ---------------------------------------------------------
-    def saved(self):
-        """What the last ``forward`` cached for ``backward``; a clear error if there is nothing."""
-        if self.cache is None:
-            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
-        return self.cache
+    # --- calling: the tape ----------------------------------------------
+    def save_for_backward(self, saved) -> None:
+        """Push what ``backward`` will need onto the tape (nothing under :func:`no_grad`)."""
+        if _grad_enabled:
+            self._tape.append(saved)
+
+    def saved(self, pop: bool = True):
+        """Pop what the most recent pending ``forward`` saved; ``RuntimeError`` if none is pending.
+
+        ``pop=False`` only looks, so a backward can check its arguments first and leave the
+        tape as it was when it rejects them.
+        """
+        if not self._tape:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward called with no pending forward: every backward "
+                f"consumes one earlier forward call (was forward run under no_grad(), or "
+                f"backward called more often than forward?)")
+        return self._tape.pop() if pop else self._tape[-1]
+
+    @property
+    def pending(self) -> int:
+        """How many forward calls are waiting for their backward."""
+        return len(self._tape)
+
+    @property
+    def cache(self):
+        """What the most recent pending forward saved, for inspection (None if none is pending)."""
+        return self._tape[-1] if self._tape else None
+
+    def clear_tape(self) -> None:
+        """Forget every pending forward, in this module and its submodules."""
+        for m in self.modules():
+            m._tape.clear()
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError  # abstract
@@ -164,3 +274,101 @@ def write_npz(path, arrays: dict) -> None:
     """``np.savez`` to exactly ``path`` (``np.savez`` itself appends ``.npz`` to a bare name)."""
     with open(path, "wb") as f:
         np.savez(f, **arrays)
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters belong to the owner (``self.layers = ModuleList([...])``).
+
+    It has no forward of its own: the owner decides how its entries are called.
+    """
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for m in modules:
+            self.append(m)
+
+    def append(self, module: Module) -> "ModuleList":
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList holds modules, got a {type(module).__name__}")
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __getitem__(self, i: int) -> Module:
+        return list(self._modules.values())[i]
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+
+class Sequential(ModuleList):
+    """Modules applied one after another: ``forward`` chains them, ``backward`` runs their
+    backwards in reverse order.
+
+    Each module takes one input and returns one output (a recurrent layer's
+    ``(output, h_n)`` pair is passed on whole, so put it last or wrap it). The same
+    module may appear twice; its parameters are still listed once.
+
+    >>> net = Sequential(Linear(8, 32), Dropout(0.1), Linear(32, 2))
+    >>> y = net(x); dx = net.backward(dy)
+    """
+
+    def __init__(self, *modules: Module):
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential takes modules; argument {i} is a {type(m).__name__}")
+        super().__init__(modules)
+
+    def forward(self, x):
+        for m in self:
+            x = m(x)
+        self.save_for_backward(None)  # one pending call, so a backward too many names Sequential
+        return x
+
+    def backward(self, dy):
+        self.saved()
+        for m in reversed(self._modules.values()):
+            dy = m.backward(dy)
+        return dy
+
+
+class ModuleDict(Module):
+    """A dict of modules under string keys whose parameters belong to the owner."""
+
+    def __init__(self, modules: dict | None = None):
+        super().__init__()
+        for k, m in (modules or {}).items():
+            self[k] = m
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(key, str) or not key.isidentifier():
+            raise ValueError(f"ModuleDict keys must be identifiers (they become parameter names), "
+                             f"got {key!r}")
+        if hasattr(type(self), key):
+            raise ValueError(f"ModuleDict key {key!r} would hide the method of that name")
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict holds modules, got a {type(module).__name__} for {key!r}")
+        setattr(self, key, module)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()

@@ -256,7 +256,9 @@ class RecurrentBase(Module):
                 out = out * mask
             caches.append((inp, dir_caches[0] if D == 1 else tuple(dir_caches), mask))
             inp = out
-        self.cache, self.packing = (caches, N), packing
+        # per layer (input, direction caches, dropout mask), and the padding of the batch
+        self.save_for_backward((caches, packing))
+        self.packing = packing
         # A copy: the output may be a view of a buffer the backward pass reads, and a caller
         # changing it in place must not change the gradients.
         out = (inp.transpose(1, 0, 2) if self.batch_first else inp).copy()
@@ -267,9 +269,10 @@ class RecurrentBase(Module):
 
         Parameters
         ----------
-        d_output : array, same shape as ``output``
+        d_output : array, same shape as ``output``, or None when the output was not used
+            (a many-to-one model that reads only the final state)
         d_hx : gradient(s) w.r.t. the final state(s), shape (num_layers * num_directions, N, hidden_size)
-            each, or None
+            each, or None; for the LSTM a tuple ``(d_h_n, d_c_n)`` in which either may be None
 
         Returns
         -------
@@ -278,15 +281,19 @@ class RecurrentBase(Module):
 
         Parameter gradients are *added* to ``self.grads``.
         """
-        caches, N = self.saved()
-        packing = self.packing
+        caches, packing = self.saved(pop=False)  # popped once the arguments are checked
+        T, N = caches[0][0].shape[:2]  # the first layer's input, time-major
         H, D = self.hidden_size, self.num_directions
         W = self.params["W_hh_l0"]
-        T = caches[0][0].shape[0]
-        check_shape("d_output", d_output, (N, T, D * H) if self.batch_first else (T, N, D * H), like=W)
+        xp = array_module(W)
+        if d_output is None:
+            dout = xp.zeros((T, N, D * H), dtype=W.dtype)
+        else:
+            check_shape("d_output", d_output, (N, T, D * H) if self.batch_first else (T, N, D * H),
+                        like=W)
+            dout = d_output.transpose(1, 0, 2) if self.batch_first else d_output
         d_final = self._states_in(d_hx, N, W, prefix="d_")
-        dout = d_output.transpose(1, 0, 2) if self.batch_first else d_output
-        xp = array_module(dout)
+        self.saved()
         frozen = None if packing is None else packing.frozen
         keys = [key for _, key in self._keys()]
         K = len(keys)

@@ -12,6 +12,7 @@ from . import backend
 from .checks import NonFiniteError
 from .data import TBPTTBatches
 from .losses import cross_entropy
+from .module import no_grad
 from .optim import Adam, clip_grad_norm
 
 
@@ -48,16 +49,18 @@ def _detach(state):
 
 
 def evaluate_lm(model, ids, batch_size: int = 32, seq_len: int = 128) -> float:
-    """Mean cross-entropy per character of ``model`` on the stream ``ids`` (eval mode, state carried)."""
+    """Mean cross-entropy per character of ``model`` on the stream ``ids`` (eval mode, no_grad,
+    state carried)."""
     was_training = model.training
     model.eval()
     total, count, state = 0.0, 0, None
     try:
-        for x, y in TBPTTBatches(ids, batch_size, seq_len):
-            logits, state = model(backend.to_device(x, model.device), state)
-            loss, _ = cross_entropy(logits, backend.to_device(y, model.device))
-            total += loss * y.size
-            count += y.size
+        with no_grad():
+            for x, y in TBPTTBatches(ids, batch_size, seq_len):
+                logits, state = model(backend.to_device(x, model.device), state)
+                loss, _ = cross_entropy(logits, backend.to_device(y, model.device))
+                total += loss * y.size
+                count += y.size
     finally:
         model.train(was_training)
     return total / count

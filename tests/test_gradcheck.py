@@ -16,11 +16,11 @@ class Scale(Module):
         self.wrong_param, self.wrong_input, self.no_input_grad = wrong_param, wrong_input, no_input_grad
 
     def forward(self, x):
-        self.cache = x
+        self.save_for_backward(x)
         return x * self.params["w"]
 
     def backward(self, dy):
-        x = self.cache
+        x = self.saved()
         dw = (dy * x).sum(axis=0)
         self.grads["w"] += 2 * dw if self.wrong_param else dw  # deliberate factor-2 bug
         if self.no_input_grad:

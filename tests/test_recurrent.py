@@ -114,6 +114,7 @@ def test_backward_accumulates_and_leaves_output_alone(xp, device, randn):
     out_copy, g_copy, x_copy = _np(out).copy(), _np(g).copy(), _np(x).copy()
     m.backward(g)
     once = {k: _np(v).copy() for k, v in m.grads.items()}
+    m(x)  # a second call, pending until the next backward
     m.backward(g)
     for k, v in m.grads.items():
         np.testing.assert_allclose(_np(v), 2 * once[k], rtol=1e-14, atol=1e-15)
@@ -327,12 +328,12 @@ def test_bad_dropout(p):
 
 
 def test_backward_before_forward():
-    with pytest.raises(RuntimeError, match="backward called before forward"):
+    with pytest.raises(RuntimeError, match="backward called with no pending forward"):
         RNN(D, H).backward(_x(T, N, H))
     m = RNN(D, H)
     m(_x(T, N, D))
     m.to(dtype=np.float64)  # moving drops the cache: the old forward cannot be reused
-    with pytest.raises(RuntimeError, match="backward called before forward"):
+    with pytest.raises(RuntimeError, match="backward called with no pending forward"):
         m.backward(_x(T, N, H, dtype=np.float64))
 
 

@@ -12,7 +12,7 @@ from .. import backend
 from ..data import CharVocab
 from ..functional import softmax
 from ..layers import Embedding, Linear
-from ..module import Module, write_npz
+from ..module import Module, no_grad, write_npz
 from ..gru import GRU
 from ..lstm import LSTM
 from ..recurrent import RNN
@@ -74,14 +74,17 @@ class CharLM(Module):
         return self.head(output), state
 
     def backward(self, dlogits, d_state=None):
-        """Backpropagate ``dlogits`` (T, N, V) (and optionally a gradient w.r.t. the final state)
-        into every parameter's gradient.
+        """Backpropagate ``dlogits`` (T, N, V), or None, and optionally a gradient w.r.t. the
+        final state, into every parameter's gradient.
 
-        The gradient w.r.t. the initial state is dropped: that is truncated BPTT.
+        Returns the gradient w.r.t. the initial state (the ids are integers and get none).
+        A training loop that drops it stops the gradient at the batch boundary: truncated BPTT.
         """
-        dx, _ = self.rnn.backward(self.head.backward(dlogits), d_state)
+        d_output = None if dlogits is None else self.head.backward(dlogits)
+        dx, d_state0 = self.rnn.backward(d_output, d_state)
         if "embed" in self._modules:
             self.embed.backward(dx)
+        return d_state0
 
     def sample(self, prime: str, length: int, temperature: float = 1.0, top_k: int | None = None,
                seed: int | None = None) -> str:
@@ -104,27 +107,34 @@ class CharLM(Module):
             raise ValueError(f"temperature must be >= 0, got {temperature}")
         if top_k is not None and not 1 <= top_k <= V:
             raise ValueError(f"top_k must be in [1, {V}], got {top_k}")
-        g = np.random.default_rng(seed)
+        # without a seed, rnnlab's global generator: rnnlab.seed(...) makes samples repeatable
+        g = backend.rng() if seed is None else np.random.default_rng(seed)
         was_training = self.training
         self.eval()
         try:
-            ids = backend.to_device(self.vocab.encode(prime)[:, None], self.device)
-            logits, state = self.forward(ids)
-            out = []
-            for _ in range(length):
-                z = backend.to_numpy(logits[-1, 0]).astype(np.float64)
-                if temperature == 0:
-                    nxt = int(z.argmax())
-                else:
-                    z = z / temperature
-                    if top_k is not None and top_k < V:
-                        z[z < np.partition(z, -top_k)[-top_k]] = -np.inf
-                    nxt = int(g.choice(V, p=softmax(z)))
-                out.append(nxt)
-                logits, state = self.forward(backend.to_device(np.array([[nxt]]), self.device), state)
+            with no_grad():
+                out = self._generate(prime, length, temperature, top_k, g)
         finally:
             self.train(was_training)
         return prime + self.vocab.decode(out)
+
+    def _generate(self, prime, length, temperature, top_k, g) -> list[int]:
+        V = len(self.vocab)
+        ids = backend.to_device(self.vocab.encode(prime)[:, None], self.device)
+        logits, state = self.forward(ids)
+        out = []
+        for _ in range(length):
+            z = backend.to_numpy(logits[-1, 0]).astype(np.float64)
+            if temperature == 0:
+                nxt = int(z.argmax())
+            else:
+                z = z / temperature
+                if top_k is not None and top_k < V:
+                    z[z < np.partition(z, -top_k)[-top_k]] = -np.inf
+                nxt = int(g.choice(V, p=softmax(z)))
+            out.append(nxt)
+            logits, state = self.forward(backend.to_device(np.array([[nxt]]), self.device), state)
+        return out
 
     # --- checkpoints with the vocabulary and configuration -----------------
     def save(self, path) -> None:
