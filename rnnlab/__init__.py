@@ -13,13 +13,14 @@ from .layers import Dropout, Embedding, Linear
 from .losses import cross_entropy, mse
 from .lstm import LSTM, LSTMCell
 from .module import Module, ModuleDict, ModuleList, Sequential, is_grad_enabled, no_grad
+from .pooling import SequencePool
 from .optim import SGD, Adam, clip_grad_norm, clip_grad_value
 from .recurrent import RNN
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Module", "Sequential", "ModuleList", "ModuleDict", "no_grad", "is_grad_enabled", "RNN", "RNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell", "Linear", "Embedding", "Dropout",
+    "Module", "Sequential", "ModuleList", "ModuleDict", "no_grad", "is_grad_enabled", "RNN", "RNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell", "Linear", "Embedding", "Dropout", "SequencePool",
     "SGD", "Adam", "clip_grad_norm", "clip_grad_value", "cross_entropy", "mse",
     "check_module", "assert_gradients_close", "rnn_step_forward", "rnn_step_backward",
     "seed", "to_device", "to_numpy", "available_devices",

@@ -10,6 +10,14 @@ from .checks import check_int_array
 from .functional import log_softmax
 
 
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
 def _real_token_weights(xp, targets, mask, ignore_index, dtype):
     keep = xp.ones(targets.shape, dtype=bool)
     if ignore_index is not None:
@@ -18,16 +26,30 @@ def _real_token_weights(xp, targets, mask, ignore_index, dtype):
         if tuple(mask.shape) != tuple(targets.shape):
             raise ValueError(f"mask has shape {tuple(mask.shape)}, expected the targets' shape {tuple(targets.shape)}")
         keep &= mask.astype(bool)
-    count = int(keep.sum())
-    if count == 0:
+    if not bool(keep.any()):
         raise ValueError("no real tokens: every target is masked or equal to ignore_index")
-    return keep.astype(dtype), count
+    return keep.astype(dtype)
 
 
-def cross_entropy(logits, targets, *, mask=None, ignore_index: int | None = None):
-    r"""Softmax cross-entropy averaged over real tokens.
+def _reduce(per_item, d_per_item, total_weight, reduction):
+    """``(loss, gradient)`` from per-item losses and their derivatives (each item's own).
 
-    .. math:: L = -\frac{1}{|R|} \sum_{i \in R} \log \operatorname{softmax}(z_i)_{y_i}
+    'mean' divides both by the total weight, 'sum' keeps them, 'none' returns the per-item
+    losses, whose gradient is then that of their sum.
+    """
+    if reduction == "none":
+        return per_item, d_per_item
+    scale = 1.0 if reduction == "sum" else 1.0 / total_weight
+    return float(per_item.sum()) * scale, d_per_item * per_item.dtype.type(scale)
+
+
+def cross_entropy(logits, targets, *, mask=None, ignore_index: int | None = None, weight=None,
+                  reduction: str = "mean"):
+    r"""Softmax cross-entropy over real tokens, with PyTorch's ``weight``, ``ignore_index``
+    and ``reduction``.
+
+    .. math:: L = -\frac{1}{\sum_{i \in R} w_{y_i}} \sum_{i \in R} w_{y_i}
+              \log \operatorname{softmax}(z_i)_{y_i}
 
     Parameters
     ----------
@@ -37,42 +59,64 @@ def cross_entropy(logits, targets, *, mask=None, ignore_index: int | None = None
         1 for real tokens, 0 for padding.
     ignore_index : int, optional
         Targets equal to it are skipped (like PyTorch's ``ignore_index``).
+    weight : array, shape (V,), optional
+        A weight per class, e.g. to balance rare classes; 'mean' then divides by the sum of
+        the real tokens' weights, as PyTorch does.
+    reduction : ``'mean'`` (default), ``'sum'`` or ``'none'``
+        ``'none'`` returns the loss of every token, shape (...), 0 on padding.
 
     Returns
     -------
-    loss : float
-    dlogits : array, shape (..., V)
-        :math:`(\operatorname{softmax}(z_i) - \text{onehot}(y_i)) / |R|` on real tokens, 0 elsewhere.
+    loss : float (an array of shape (...) for ``'none'``)
+    dlogits : array, shape (..., V), in the dtype of ``logits``
+        :math:`w_{y_i} (\operatorname{softmax}(z_i) - \text{onehot}(y_i))`, divided by the
+        total weight for ``'mean'``, 0 on padding.
     """
-    xp = array_module(logits, targets, mask)
+    _check_reduction(reduction)
+    xp = array_module(logits, targets, mask, weight)
     V = logits.shape[-1]
     if tuple(logits.shape[:-1]) != tuple(targets.shape):
         raise ValueError(f"logits has shape {tuple(logits.shape)} and targets {tuple(targets.shape)}; "
                          f"expected logits (..., V) with targets (...) of the same leading shape")
-    w, count = _real_token_weights(xp, targets, mask, ignore_index, logits.dtype)
+    w = _real_token_weights(xp, targets, mask, ignore_index, logits.dtype)
     safe = xp.where(w > 0, targets, 0)  # ignored targets may be out of range
     check_int_array("targets", safe, high=V)
+    if weight is not None:
+        if tuple(weight.shape) != (V,):
+            raise ValueError(f"weight has shape {tuple(weight.shape)}, expected one weight per class ({V},)")
+        w = w * weight.astype(logits.dtype, copy=False)[safe]
     logp = log_softmax(logits).reshape(-1, V)
-    flat = safe.reshape(-1)
+    flat, wf = safe.reshape(-1), w.reshape(-1)
     rows = xp.arange(flat.size)
-    wf = w.reshape(-1)
-    loss = -(logp[rows, flat] * wf).sum() / count
+    per_token = -logp[rows, flat] * wf
     d = xp.exp(logp)
     d[rows, flat] -= 1
-    d *= (wf / count)[:, None]
-    return float(loss), d.reshape(logits.shape)
+    d *= wf[:, None]
+    loss, d = _reduce(per_token.reshape(targets.shape), d.reshape(logits.shape), float(w.sum()),
+                      reduction)
+    return loss, d
 
 
-def mse(pred, target, *, mask=None):
-    r"""Mean squared error over real entries, :math:`\frac{1}{|R|}\sum_{i\in R}(\hat y_i - y_i)^2`.
+def mse(pred, target, *, mask=None, reduction: str = "mean"):
+    r"""Squared error over real entries, :math:`\frac{1}{|R|}\sum_{i\in R}(\hat y_i - y_i)^2` for
+    ``'mean'``.
 
-    ``mask`` (optional) has ``pred``'s shape, or its shape without the last axis
-    (then it masks whole time steps). Returns ``(loss, dpred)``.
+    Parameters
+    ----------
+    pred : float array, any shape
+    target : array, same shape (cast to ``pred``'s dtype, so the gradient is in it too)
+    mask : array, ``pred``'s shape or that shape without the last axis (then it masks whole
+        time steps), optional
+    reduction : ``'mean'`` (default), ``'sum'`` or ``'none'`` (the squared error of every
+        entry, 0 where masked)
+
+    Returns ``(loss, dpred)``, ``dpred`` in the dtype of ``pred``.
     """
+    _check_reduction(reduction)
     xp = array_module(pred, target, mask)
     if tuple(pred.shape) != tuple(target.shape):
         raise ValueError(f"pred has shape {tuple(pred.shape)} but target has {tuple(target.shape)}; they must match")
-    diff = pred - target
+    diff = pred - target.astype(pred.dtype, copy=False)
     if mask is None:
         count = diff.size
     else:
@@ -85,4 +129,4 @@ def mse(pred, target, *, mask=None):
         if count == 0:
             raise ValueError("mask selects no entries")
         diff = diff * m
-    return float((diff * diff).sum() / count), diff * (2.0 / count)
+    return _reduce(diff * diff, diff * pred.dtype.type(2), count, reduction)

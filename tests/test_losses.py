@@ -102,6 +102,60 @@ def test_cross_entropy_equals_torch(xp, on, torch, data, dtype):
     np.testing.assert_allclose(_np(dz), zt.grad.numpy(), rtol=tol, atol=tol * np.abs(zt.grad.numpy()).max())
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "class_weights"])
+def test_cross_entropy_weight_and_reduction_equal_torch(xp, on, torch, data, reduction, weighted):
+    z, y, _ = data
+    y = y.copy()
+    y[0, 1] = -100
+    w = np.linspace(0.5, 2.0, V) if weighted else None
+    zt = torch.tensor(z, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(
+        zt.reshape(-1, V), torch.tensor(y).reshape(-1), ignore_index=-100, reduction=reduction,
+        weight=None if w is None else torch.tensor(w))
+    ref.sum().backward()
+    loss, dz = cross_entropy(on(z), on(y), ignore_index=-100, reduction=reduction,
+                             weight=None if w is None else on(w))
+    if reduction == "none":
+        assert loss.shape == y.shape
+        np.testing.assert_allclose(_np(loss).reshape(-1), ref.detach().numpy(), rtol=1e-12)
+    else:
+        assert isinstance(loss, float)
+        np.testing.assert_allclose(loss, ref.item(), rtol=1e-12)
+    np.testing.assert_allclose(_np(dz), zt.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_reduction_equals_torch(xp, on, torch, rng, reduction):
+    pred, target = rng.standard_normal((B, S)), rng.standard_normal((B, S))
+    pt = torch.tensor(pred, requires_grad=True)
+    ref = torch.nn.functional.mse_loss(pt, torch.tensor(target), reduction=reduction)
+    ref.sum().backward()
+    loss, d = mse(on(pred), on(target), reduction=reduction)
+    np.testing.assert_allclose(_np(loss) if reduction == "none" else loss, ref.detach().numpy(),
+                               rtol=1e-13)
+    np.testing.assert_allclose(_np(d), pt.grad.numpy(), rtol=1e-13)
+
+
+def test_loss_gradients_are_in_the_prediction_dtype(rng):
+    pred = rng.standard_normal((B, S)).astype(np.float32)
+    _, d = mse(pred, rng.standard_normal((B, S)))  # a float64 target
+    assert d.dtype == np.float32
+    logits = rng.standard_normal((B, V)).astype(np.float32)
+    _, d = cross_entropy(logits, rng.integers(0, V, B), weight=np.ones(V))  # float64 weights
+    assert d.dtype == np.float32
+
+
+def test_loss_bad_reduction_and_weight(data):
+    z, y, _ = data
+    with pytest.raises(ValueError, match=r"reduction must be one of \('mean', 'sum', 'none'\), got 'avg'"):
+        cross_entropy(z, y, reduction="avg")
+    with pytest.raises(ValueError, match=r"reduction must be one of"):
+        mse(z, z, reduction="max")
+    with pytest.raises(ValueError, match=r"weight has shape \(3,\), expected one weight per class \(6,\)"):
+        cross_entropy(z, y, weight=np.ones(3))
+
+
 def test_cross_entropy_is_stable_with_huge_logits(xp, on):
     z = np.array([[1000.0, -1000.0, 0.0], [-1e6, 1e6, 0.0]])
     loss, dz = cross_entropy(on(z), on(np.array([1, 1])))
