@@ -1,23 +1,32 @@
-"""Optimisers (SGD with momentum, Adam) and gradient clipping.
+"""Optimisers (SGD with momentum, Adam), learning-rate schedules and gradient clipping.
 
 Optimisers take ``model.parameters()``, a list of ``(param, grad)`` pairs, and
 update the parameters *in place*, so the model and the optimiser always agree.
+``state_dict()``/``load_state_dict()`` save and restore everything a run needs to
+continue exactly where it stopped (moments, step count, learning rate).
 """
 from __future__ import annotations
 
 import math
+import numbers
 
-from .backend import array_module
+from .backend import array_module, to_numpy
 
 
 class Optimizer:
+    """Base class: the parameters, the learning rate ``lr`` (schedules change it), and the
+    per-parameter state arrays named in ``_state_arrays`` plus the scalars in ``_state_scalars``."""
+
+    _state_arrays: tuple[str, ...] = ()
+    _state_scalars: tuple[str, ...] = ("lr",)
+
     def __init__(self, params, lr: float):
         self.params = list(params)
         if not self.params:
             raise ValueError("optimizer got an empty parameter list")
-        if lr <= 0:
-            raise ValueError(f"lr must be positive, got {lr}")
-        self.lr = lr
+        if isinstance(lr, bool) or not (isinstance(lr, numbers.Real) and math.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be positive and finite, got {lr}")
+        self.lr = float(lr)
 
     def zero_grad(self) -> None:
         for _, g in self.params:
@@ -26,12 +35,41 @@ class Optimizer:
     def step(self) -> None:
         raise NotImplementedError  # abstract
 
+    def state_dict(self) -> dict:
+        """Copies of the optimiser's state as NumPy arrays and Python numbers."""
+        state = {k: getattr(self, k) for k in self._state_scalars}
+        for name in self._state_arrays:
+            arrays = getattr(self, name)
+            if arrays is not None:
+                state[name] = [to_numpy(a).copy() for a in arrays]
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a :meth:`state_dict` in place; ``ValueError`` if it belongs to another setup."""
+        for name in self._state_arrays:
+            arrays = getattr(self, name)
+            if arrays is None:
+                continue
+            saved = state.get(name)
+            if saved is None or len(saved) != len(arrays):
+                raise ValueError(f"optimizer state has {0 if saved is None else len(saved)} "
+                                 f"'{name}' arrays, this optimizer has {len(arrays)} parameters")
+            for a, b in zip(arrays, saved):
+                if tuple(a.shape) != tuple(b.shape):
+                    raise ValueError(f"optimizer state '{name}' has shape {tuple(b.shape)} where "
+                                     f"the parameter has {tuple(a.shape)}")
+                a[...] = array_module(a).asarray(b).astype(a.dtype, copy=False)
+        for k in self._state_scalars:
+            setattr(self, k, state[k])
+
 
 class SGD(Optimizer):
     r"""Stochastic gradient descent with optional momentum and weight decay (PyTorch's form).
 
     .. math:: v \leftarrow \mu v + g,\qquad \theta \leftarrow \theta - \eta v
     """
+
+    _state_arrays = ("velocity",)
 
     def __init__(self, params, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0):
         super().__init__(params, lr)
@@ -58,6 +96,9 @@ class Adam(Optimizer):
         v \leftarrow \beta_2 v + (1-\beta_2) g^2,\quad
         \theta \leftarrow \theta - \eta\,\frac{\hat m}{\sqrt{\hat v} + \epsilon}
     """
+
+    _state_arrays = ("m", "v")
+    _state_scalars = ("lr", "t")
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
         super().__init__(params, lr)
@@ -111,3 +152,80 @@ def clip_grad_value(params, clip_value: float) -> None:
     """Clamp every gradient entry to ``[-clip_value, clip_value]`` in place (changes the direction)."""
     for _, g in params:
         array_module(g).clip(g, -clip_value, clip_value, out=g)
+
+
+# --------------------------------------------------------------------------- schedules
+class Schedule:
+    r"""A learning-rate schedule: ``step()`` once per optimisation step sets ``optimizer.lr``
+    to ``base_lr * factor(t)`` for the step count ``t`` (the first ``step()`` makes ``t = 1``).
+
+    Subclasses define :meth:`factor`. ``state_dict()`` holds ``t``, so a resumed run
+    continues the schedule where it stopped.
+    """
+
+    def __init__(self, optimizer: Optimizer):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be an rnnlab optimizer, got {type(optimizer).__name__}")
+        self.optimizer, self.base_lr, self.t = optimizer, optimizer.lr, 0
+        optimizer.lr = self.base_lr * self.factor(0)
+
+    def factor(self, t: int) -> float:
+        raise NotImplementedError  # abstract
+
+    def step(self) -> float:
+        self.t += 1
+        self.optimizer.lr = self.base_lr * self.factor(self.t)
+        return self.optimizer.lr
+
+    def state_dict(self) -> dict:
+        return {"t": self.t, "base_lr": self.base_lr}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.t, self.base_lr = state["t"], state["base_lr"]
+        self.optimizer.lr = self.base_lr * self.factor(self.t)
+
+
+def _positive_int(name, v):
+    if not (isinstance(v, int) and v >= 1):
+        raise ValueError(f"{name} must be a positive integer, got {v!r}")
+
+
+class StepLR(Schedule):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` steps (``torch.optim.lr_scheduler.StepLR``)."""
+
+    def __init__(self, optimizer, step_size: int, gamma: float = 0.1):
+        _positive_int("step_size", step_size)
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer)
+
+    def factor(self, t):
+        return self.gamma ** (t // self.step_size)
+
+
+class CosineLR(Schedule):
+    r"""Cosine annealing from ``lr`` to ``min_lr`` over ``total_steps``, then ``min_lr``
+    (``CosineAnnealingLR``): :math:`\eta_t = \eta_{min} + \tfrac12(\eta_0 - \eta_{min})(1 + \cos(\pi t / T))`."""
+
+    def __init__(self, optimizer, total_steps: int, min_lr: float = 0.0):
+        _positive_int("total_steps", total_steps)
+        self.total_steps, self.min_lr = total_steps, min_lr
+        super().__init__(optimizer)
+
+    def factor(self, t):
+        floor = self.min_lr / self.base_lr
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(t, self.total_steps) / self.total_steps))
+
+
+class WarmupLR(Schedule):
+    """Linear warm-up from ``lr / warmup_steps`` to ``lr`` over ``warmup_steps``, then constant.
+
+    Warm-up keeps Adam's first, poorly estimated steps small.
+    """
+
+    def __init__(self, optimizer, warmup_steps: int):
+        _positive_int("warmup_steps", warmup_steps)
+        self.warmup_steps = warmup_steps
+        super().__init__(optimizer)
+
+    def factor(self, t):
+        return min(1.0, (t + 1) / self.warmup_steps)

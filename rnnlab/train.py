@@ -1,4 +1,5 @@
-"""Training and evaluation loops for language models, with truncated BPTT and a progress bar."""
+"""The training loop: ``fit`` for every task, ``evaluate``, the ``History`` of a run, and
+``train_lm`` for language models with truncated BPTT."""
 from __future__ import annotations
 
 import math
@@ -23,12 +24,18 @@ def perplexity(loss: float) -> float:
 
 @dataclass
 class History:
-    """What a training run measured. Losses are mean cross-entropy per character, in nats."""
+    """What a training run measured; ``fit`` appends to it, so a run can be continued.
+
+    Losses are what the ``loss`` function returned (for a language model: mean
+    cross-entropy per character, in nats).
+    """
 
     step_loss: list[float] = field(default_factory=list)   # every optimisation step
     grad_norm: list[float] = field(default_factory=list)   # global gradient norm before clipping
     train_loss: list[float] = field(default_factory=list)  # mean over each epoch
     val_loss: list[float] = field(default_factory=list)    # after each epoch, if validation data was given
+    val_metrics: dict[str, list[float]] = field(default_factory=dict)  # name -> one value per epoch
+    lr: list[float] = field(default_factory=list)          # learning rate at the end of each epoch
     epoch_time: list[float] = field(default_factory=list)  # seconds of training per epoch
 
     @property
@@ -39,6 +46,27 @@ class History:
     def train_perplexity(self) -> list[float]:
         return [perplexity(v) for v in self.train_loss]
 
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+    def last(self, name: str) -> float:
+        """The latest value of ``'train_loss'``, ``'val_loss'`` or ``'val_<metric>'``."""
+        series = {"train_loss": self.train_loss, "val_loss": self.val_loss,
+                  **{"val_" + k: v for k, v in self.val_metrics.items()}}
+        if name not in series:
+            raise KeyError(f"history has no {name!r}; it has {sorted(series)}")
+        if not series[name]:
+            raise KeyError(f"history has no value of {name!r} yet (no validation data?)")
+        return series[name][-1]
+
+    def __repr__(self):
+        parts = [f"{self.epochs} epochs, {len(self.step_loss)} steps"]
+        parts += [f"{name} {values[-1]:.4g}" for name, values in
+                  [("train_loss", self.train_loss), ("val_loss", self.val_loss),
+                   *(("val_" + k, v) for k, v in self.val_metrics.items())] if values]
+        return f"History({', '.join(parts)})"
+
 
 def _detach(state):
     # Arrays carry no graph here, so "detaching" is just passing the values on; a copy
@@ -48,88 +76,188 @@ def _detach(state):
     return tuple(_detach(s) for s in state) if isinstance(state, tuple) else state.copy()
 
 
-def evaluate_lm(model, ids, batch_size: int = 32, seq_len: int = 128) -> float:
-    """Mean cross-entropy per character of ``model`` on the stream ``ids`` (eval mode, no_grad,
-    state carried)."""
-    was_training = model.training
-    model.eval()
-    total, count, state = 0.0, 0, None
-    try:
-        with no_grad():
-            for x, y in TBPTTBatches(ids, batch_size, seq_len):
-                logits, state = model(backend.to_device(x, model.device), state)
-                loss, _ = cross_entropy(logits, backend.to_device(y, model.device))
-                total += loss * y.size
-                count += y.size
-    finally:
-        model.train(was_training)
-    return total / count
+def _to(tree, device):
+    """Arrays in a nest of tuples moved to ``device``; None and Python numbers as they are."""
+    if isinstance(tree, (tuple, list)):
+        return tuple(_to(t, device) for t in tree)
+    return backend.to_device(tree, device) if hasattr(tree, "dtype") else tree
 
 
-def train_lm(model, train_ids, val_ids=None, *, epochs: int = 1, batch_size: int = 32, seq_len: int = 64,
-             optimizer=None, lr: float = 3e-3, clip: float | None = 5.0, max_steps: int | None = None,
-             progress: bool = True, history: History | None = None) -> History:
-    """Train a language model (e.g. :class:`rnnlab.models.CharLM`) with truncated BPTT.
+def _unpack(batch, device):
+    """``(inputs as a tuple, target)`` of a batch ``(inputs, target)``, on ``device``."""
+    if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+        raise ValueError(f"each batch must be a pair (inputs, target), got {type(batch).__name__}"
+                         + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ""))
+    inputs, target = batch
+    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+    return _to(inputs, device), _to(target, device)
 
-    Each batch continues the previous one's sequences (:class:`rnnlab.data.TBPTTBatches`),
-    so the final state of a batch is the initial state of the next, while gradients
-    stop at batch boundaries.
 
-    Parameters
-    ----------
-    model : a Module with ``forward(idx, state) -> (logits, state)`` and ``backward(dlogits)``
-    train_ids, val_ids : 1-D int arrays
-    optimizer : an rnnlab optimiser; default ``Adam(model.parameters(), lr)``
-    clip : float or None
-        Max global gradient norm (:func:`rnnlab.clip_grad_norm`).
-    max_steps : int, optional
-        Stop each epoch after this many steps (for quick runs).
-    progress : bool
-        Show a tqdm progress bar with the running loss.
-    history : History, optional
-        Append to an existing history (to continue training).
-    """
+def _count(target) -> int:
+    """How many targets a batch holds, to weight its mean loss."""
+    first = target[0] if isinstance(target, tuple) else target
+    return int(first.size) if hasattr(first, "size") else 1
+
+
+def _check_optimizer(model, optimizer) -> None:
     if optimizer is not None:
         current = {id(p) for p, _ in model.parameters()}
         if any(id(p) not in current for p, _ in optimizer.params):
             raise ValueError("optimizer does not update the model's current parameters: was it built before "
                              "model.to(...)? Build the optimizer after moving the model")
+
+
+def evaluate(model, batches, loss, metrics: dict | None = None, carry_state: bool = False) -> dict:
+    """Mean loss (and metrics) of ``model`` over ``batches``, in eval mode under ``no_grad``.
+
+    Each batch's value is weighted by its number of targets. ``metrics`` maps a name to
+    ``f(prediction, target) -> float`` (e.g. accuracy); metrics that do not average over
+    batches, such as F1, belong on the collected predictions instead (scikit-learn).
+    Returns ``{'loss': ..., name: ...}``.
+    """
+    was_training = model.training
+    model.eval()
+    totals, count, state = {}, 0, None
+    try:
+        with no_grad():
+            for batch in batches:
+                inputs, target = _unpack(batch, model.device)
+                out = model(*inputs, state) if carry_state else model(*inputs)
+                pred, state = (out[0], out[1]) if isinstance(out, tuple) else (out, None)
+                n = _count(target)
+                values = {"loss": loss(pred, target)[0],
+                          **{k: f(pred, target) for k, f in (metrics or {}).items()}}
+                for k, v in values.items():
+                    totals[k] = totals.get(k, 0.0) + float(v) * n
+                count += n
+    finally:
+        model.train(was_training)
+    if count == 0:
+        raise ValueError("evaluate got no batches")
+    return {k: v / count for k, v in totals.items()}
+
+
+def evaluate_lm(model, ids, batch_size: int = 32, seq_len: int = 128) -> float:
+    """Mean cross-entropy per character of ``model`` on the stream ``ids`` (eval mode, no_grad,
+    state carried)."""
+    return evaluate(model, TBPTTBatches(ids, batch_size, seq_len), cross_entropy, carry_state=True)["loss"]
+
+
+def fit(model, train, *, loss, epochs: int = 1, optimizer=None, lr: float = 1e-3, val=None,
+        clip: float | None = None, metrics: dict | None = None, callbacks=(), schedule=None,
+        carry_state: bool = False, max_steps: int | None = None, progress: bool = True,
+        history: History | None = None) -> History:
+    """Train ``model`` on batches: the one training loop for classification, regression,
+    language models and sequence to sequence.
+
+    Every step: ``optimizer.zero_grad()``, ``out = model(*inputs)``, ``value, grad =
+    loss(out, target)``, ``model.backward(grad)``, clipping, ``optimizer.step()``,
+    ``schedule.step()``.
+
+    Parameters
+    ----------
+    model : Module
+        Its forward returns the prediction, or a tuple whose first element is the prediction
+        (and, with ``carry_state``, whose second is the recurrent state); its backward takes
+        the prediction's gradient (other outputs' gradients default to None).
+    train : iterable of ``(inputs, target)`` batches, iterated once per epoch
+        ``inputs`` is an array or a tuple of forward's arguments (``(ids, lengths)``); arrays are
+        moved to the model's device.
+    loss : ``f(prediction, target) -> (value, gradient)``, e.g. :func:`rnnlab.cross_entropy`
+        or ``lambda z, y: rnnlab.cross_entropy(z, y, ignore_index=PAD)``.
+    epochs : int
+    optimizer : an rnnlab optimiser; default ``Adam(model.parameters(), lr)``
+    val : iterable of batches, optional; evaluated after each epoch (:func:`evaluate`)
+    clip : float, optional
+        Max global gradient norm (:func:`rnnlab.clip_grad_norm`); the norm is logged either way.
+    metrics : dict name -> ``f(prediction, target) -> float``, computed on ``val``
+    callbacks : :class:`rnnlab.callbacks.Callback` objects, e.g. ``EarlyStopping(patience=3)``
+    schedule : a learning-rate schedule (:mod:`rnnlab.optim`), stepped after every step
+    carry_state : bool
+        Truncated BPTT: pass each batch's final state, detached, as the next batch's last
+        argument (consecutive batches must continue the same sequences, as
+        :class:`rnnlab.data.TBPTTBatches` makes them).
+    max_steps : int, optional
+        Stop each epoch after this many steps.
+    progress : bool
+        One progress bar for the run, with the running loss.
+    history : History, optional
+        Append to an existing history (to continue training).
+    """
+    if not (isinstance(epochs, int) and epochs >= 0):
+        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    _check_optimizer(model, optimizer)
     opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
     hist = history if history is not None else History()
+    per_epoch = len(train) if hasattr(train, "__len__") else None
+    if per_epoch is not None and max_steps is not None:
+        per_epoch = min(per_epoch, max_steps)
+    # mininterval: a bar refreshing ten times a second floods a notebook kernel with messages
+    bar = tqdm(total=None if per_epoch is None else epochs * per_epoch, disable=not progress,
+               mininterval=1.0, leave=True)
     model.train()
     for epoch in range(epochs):
-        batches = TBPTTBatches(train_ids, batch_size, seq_len)
-        steps = len(batches) if max_steps is None else min(max_steps, len(batches))
-        # mininterval: a bar refreshing ten times a second floods a notebook kernel with messages,
-        # which notebook runners (nbval, the book build) can time out on.
-        bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=True, mininterval=1.0)
+        bar.set_description(f"epoch {epoch + 1}/{epochs}", refresh=False)
         state, losses, t0 = None, [], time.perf_counter()
-        for step, (x, y) in enumerate(batches):
-            if step == steps:
+        for step, batch in enumerate(train):
+            if step == max_steps:
                 break
+            where = f"epoch {epoch + 1}, step {step}"
+            inputs, target = _unpack(batch, model.device)
             opt.zero_grad()
             try:
-                logits, state = model(backend.to_device(x, model.device), _detach(state))
+                out = model(*inputs, _detach(state)) if carry_state else model(*inputs)
             except NonFiniteError as e:
-                raise FloatingPointError(f"the forward pass overflowed at epoch {epoch + 1}, step {step} ({e}); "
-                                         f"lower lr or clip") from e
-            loss, dlogits = cross_entropy(logits, backend.to_device(y, model.device))
-            if not math.isfinite(loss):
-                raise FloatingPointError(f"loss became {loss} at epoch {epoch + 1}, step {step}; lower lr or clip")
-            model.backward(dlogits)
+                raise FloatingPointError(f"the forward pass overflowed at {where} ({e}); lower lr or clip") from e
+            pred, state = (out[0], out[1]) if isinstance(out, tuple) else (out, None)
+            value, grad = loss(pred, target)
+            if not math.isfinite(value):
+                raise FloatingPointError(f"loss became {value} at {where}; lower lr or clip")
+            model.backward(grad)
             norm = clip_grad_norm(opt.params, clip if clip is not None else np.inf)
             if not math.isfinite(norm):
-                raise FloatingPointError(f"gradient norm became {norm} at epoch {epoch + 1}, step {step}; lower lr or clip")
-            hist.grad_norm.append(norm)
+                raise FloatingPointError(f"gradient norm became {norm} at {where}; lower lr or clip")
             opt.step()
-            losses.append(loss)
-            hist.step_loss.append(loss)
+            if schedule is not None:
+                schedule.step()
+            losses.append(value)
+            hist.step_loss.append(value)
+            hist.grad_norm.append(norm)
             bar.update()
             if step % 10 == 0:
                 bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", refresh=False)
-        bar.close()
         hist.epoch_time.append(time.perf_counter() - t0)
-        hist.train_loss.append(float(np.mean(losses)))
-        if val_ids is not None:
-            hist.val_loss.append(evaluate_lm(model, val_ids, batch_size, max(seq_len, 64)))
+        hist.train_loss.append(float(np.mean(losses)) if losses else float("nan"))
+        hist.lr.append(opt.lr)
+        if val is not None:
+            scores = evaluate(model, val, loss, metrics, carry_state)
+            hist.val_loss.append(scores.pop("loss"))
+            for k, v in scores.items():
+                hist.val_metrics.setdefault(k, []).append(v)
+        if any([cb.on_epoch_end(epoch, hist, model) for cb in callbacks]):
+            break
+    bar.close()
+    for cb in callbacks:
+        cb.on_train_end(hist, model)
     return hist
+
+
+def train_lm(model, train_ids, val_ids=None, *, epochs: int = 1, batch_size: int = 32, seq_len: int = 64,
+             optimizer=None, lr: float = 3e-3, clip: float | None = 5.0, max_steps: int | None = None,
+             progress: bool = True, history: History | None = None) -> History:
+    """Train a language model (e.g. :class:`rnnlab.models.CharLM`) with truncated BPTT:
+    :func:`fit` on :class:`rnnlab.data.TBPTTBatches` with the state carried.
+
+    Each batch continues the previous one's sequences, so the final state of a batch is
+    the initial state of the next, while gradients stop at batch boundaries.
+
+    Parameters
+    ----------
+    model : a Module with ``forward(idx, state) -> (logits, state)`` and ``backward(dlogits)``
+    train_ids, val_ids : 1-D int arrays
+    optimizer, lr, clip, max_steps, progress, history : as in :func:`fit` (``clip`` 5 by default)
+    """
+    train = TBPTTBatches(train_ids, batch_size, seq_len)
+    val = None if val_ids is None else TBPTTBatches(val_ids, batch_size, max(seq_len, 64))
+    return fit(model, train, loss=cross_entropy, epochs=epochs, optimizer=optimizer, lr=lr, val=val,
+               clip=clip, carry_state=True, max_steps=max_steps, progress=progress, history=history)

@@ -106,9 +106,9 @@ def test_optimizer_zero_grad_is_in_place(xp, on):
 def test_optimizer_bad_arguments():
     with pytest.raises(ValueError, match="empty parameter list"):
         SGD([], lr=0.1)
-    with pytest.raises(ValueError, match=r"\blr\b must be positive, got 0"):
+    with pytest.raises(ValueError, match=r"\blr\b must be positive and finite, got 0"):
         Adam([(np.zeros(2), np.zeros(2))], lr=0)
-    with pytest.raises(ValueError, match=r"\blr\b must be positive, got -0.1"):
+    with pytest.raises(ValueError, match=r"\blr\b must be positive and finite, got -0.1"):
         SGD([(np.zeros(2), np.zeros(2))], lr=-0.1)
 
 
@@ -159,3 +159,90 @@ def test_clip_grad_value_matches_torch(xp, on, rng, torch):
         assert g is a  # in place
         np.testing.assert_array_equal(_np(g), p.grad.numpy())
     assert max(np.abs(_np(g)).max() for _, g in pairs) == 0.7
+
+
+def test_nan_and_infinite_lr_are_refused():
+    for lr in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"\blr\b must be positive and finite, got (nan|inf)"):
+            Adam([(np.zeros(2), np.zeros(2))], lr=lr)
+
+
+# --------------------------------------------------------------------------- state and schedules
+@pytest.mark.parametrize("make_opt", [lambda ps: SGD(ps, lr=0.1, momentum=0.9),
+                                      lambda ps: Adam(ps, lr=0.05)], ids=["sgd", "adam"])
+def test_optimizer_state_dict_resumes_bit_exactly(make_opt, rng):
+    grads = [[rng.standard_normal(s) for s in SHAPES] for _ in range(6)]
+
+    def run(opt, params, steps):
+        for gs in steps:
+            for (_, g), new in zip(params, gs):
+                g[...] = new
+            opt.step()
+
+    params = [(np.ones(s), np.zeros(s)) for s in SHAPES]
+    opt = make_opt(params)
+    run(opt, params, grads)  # six steps in one go
+
+    half = [(np.ones(s), np.zeros(s)) for s in SHAPES]
+    first = make_opt(half)
+    run(first, half, grads[:3])
+    state = first.state_dict()
+    resumed_params = [(p.copy(), g.copy()) for p, g in half]
+    resumed = make_opt(resumed_params)
+    resumed.load_state_dict(state)
+    run(resumed, resumed_params, grads[3:])
+    for (p, _), (q, _) in zip(params, resumed_params):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_optimizer_state_of_another_model_is_refused():
+    state = Adam([(np.zeros(3), np.zeros(3))]).state_dict()
+    with pytest.raises(ValueError, match=r"optimizer state has 1 'm' arrays, this optimizer has 2"):
+        Adam([(np.zeros(3), np.zeros(3)), (np.zeros(2), np.zeros(2))]).load_state_dict(state)
+    with pytest.raises(ValueError, match=r"optimizer state 'm' has shape \(3,\) where the parameter has \(4,\)"):
+        Adam([(np.zeros(4), np.zeros(4))]).load_state_dict(state)
+
+
+@pytest.mark.parametrize("kind", ["step", "cosine", "warmup"])
+def test_schedules_follow_torch(torch, kind):
+    from rnnlab.optim import CosineLR, StepLR, WarmupLR
+
+    ours = SGD([(np.zeros(2), np.zeros(2))], lr=0.5)
+    ref_opt = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.5)
+    lrs = torch.optim.lr_scheduler
+    sched, ref = {
+        "step": lambda: (StepLR(ours, 3, gamma=0.5), lrs.StepLR(ref_opt, 3, gamma=0.5)),
+        "cosine": lambda: (CosineLR(ours, 10, min_lr=0.01), lrs.CosineAnnealingLR(ref_opt, 10, 0.01)),
+        "warmup": lambda: (WarmupLR(ours, 4), lrs.LinearLR(ref_opt, 0.25, 1.0, total_iters=3)),
+    }[kind]()
+    for _ in range(10):
+        np.testing.assert_allclose(ours.lr, ref_opt.param_groups[0]["lr"], rtol=1e-12)
+        ref_opt.step()
+        sched.step()
+        ref.step()
+
+
+def test_schedule_state_resumes():
+    from rnnlab.optim import CosineLR
+
+    opt = SGD([(np.zeros(2), np.zeros(2))], lr=1.0)
+    sched = CosineLR(opt, 20)
+    for _ in range(7):
+        sched.step()
+    other = SGD([(np.zeros(2), np.zeros(2))], lr=1.0)
+    resumed = CosineLR(other, 20)
+    resumed.load_state_dict(sched.state_dict())
+    assert other.lr == opt.lr
+    assert resumed.step() == sched.step()
+
+
+def test_schedule_bad_arguments():
+    from rnnlab.optim import StepLR, WarmupLR
+
+    opt = SGD([(np.zeros(2), np.zeros(2))], lr=1.0)
+    with pytest.raises(ValueError, match=r"step_size must be a positive integer, got 0"):
+        StepLR(opt, 0)
+    with pytest.raises(ValueError, match=r"warmup_steps must be a positive integer, got 2.5"):
+        WarmupLR(opt, 2.5)
+    with pytest.raises(TypeError, match=r"optimizer must be an rnnlab optimizer, got list"):
+        StepLR([], 3)

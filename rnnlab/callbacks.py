@@ -1,0 +1,91 @@
+"""Callbacks for :func:`rnnlab.fit`: stop early, keep the best weights, save the best checkpoint.
+
+A callback's ``on_epoch_end(epoch, history, model)`` runs after each epoch's validation
+and returns True to stop training; ``on_train_end(history, model)`` runs once at the end.
+"""
+from __future__ import annotations
+
+import math
+
+MODES = ("min", "max")
+
+
+class Callback:
+    """Base class: both hooks do nothing."""
+
+    def on_epoch_end(self, epoch: int, history, model) -> bool:
+        return False
+
+    def on_train_end(self, history, model) -> None:
+        pass
+
+
+class _Monitor(Callback):
+    """Tracks the best value of one series of the history (``'val_loss'``, ``'val_accuracy'``...)."""
+
+    def __init__(self, monitor: str, mode: str, min_delta: float = 0.0):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        self.monitor, self.mode, self.min_delta = monitor, mode, min_delta
+        self.best, self.best_epoch = math.inf if mode == "min" else -math.inf, None
+
+    def _improved(self, history, epoch: int) -> bool:
+        value = history.last(self.monitor)
+        better = (value < self.best - self.min_delta if self.mode == "min"
+                  else value > self.best + self.min_delta)
+        if better:
+            self.best, self.best_epoch = value, epoch
+        return better
+
+
+class EarlyStopping(_Monitor):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
+    epochs; with ``restore_best`` (default) the model ends with the weights of its best epoch.
+
+    Parameters
+    ----------
+    monitor : str, default ``'val_loss'``
+    patience : int, default 3
+    mode : ``'min'`` (losses) or ``'max'`` (accuracy)
+    min_delta : float, default 0
+    restore_best : bool, default True
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 3, mode: str = "min",
+                 min_delta: float = 0.0, restore_best: bool = True):
+        super().__init__(monitor, mode, min_delta)
+        if not (isinstance(patience, int) and patience >= 1):
+            raise ValueError(f"patience must be a positive integer, got {patience!r}")
+        self.patience, self.restore_best = patience, restore_best
+        self.best_state, self.stopped_epoch = None, None
+
+    def on_epoch_end(self, epoch, history, model) -> bool:
+        if self._improved(history, epoch):
+            if self.restore_best:
+                self.best_state = model.state_dict()
+            return False
+        if epoch - self.best_epoch >= self.patience:
+            self.stopped_epoch = epoch
+            return True
+        return False
+
+    def on_train_end(self, history, model) -> None:
+        if self.restore_best and self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
+class BestCheckpoint(_Monitor):
+    """Save the model with ``model.save(path)`` whenever ``monitor`` improves.
+
+    A model class with its own ``save`` (``CharLM``) stores its vocabulary and
+    configuration too, so ``from_checkpoint(path)`` rebuilds the best model.
+    """
+
+    def __init__(self, path, monitor: str = "val_loss", mode: str = "min", min_delta: float = 0.0):
+        super().__init__(monitor, mode, min_delta)
+        self.path = path
+
+    def on_epoch_end(self, epoch, history, model) -> bool:
+        if self._improved(history, epoch):
+            model.save(self.path)
+        return False

@@ -1,0 +1,217 @@
+"""rnnlab.fit, evaluate and the callbacks: one loop for classification and regression that adds
+nothing to a hand-written loop, reproduces bit-exactly and resumes bit-exactly."""
+import numpy as np
+import pytest
+
+import rnnlab
+from rnnlab import GRU, LSTM, Adam, Embedding, Linear, Module, SequencePool, cross_entropy, fit, mse
+from rnnlab.callbacks import BestCheckpoint, EarlyStopping
+from rnnlab.train import History, evaluate
+
+T, N, VOCAB = 10, 16, 12
+
+
+class Classifier(Module):
+    """ids (T, N) with lengths -> logits (N, 2), through the mean of the GRU's real outputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = Embedding(VOCAB, 8)
+        self.rnn = GRU(8, 16)
+        self.pool = SequencePool("mean")
+        self.head = Linear(16, 2)
+
+    def forward(self, ids, lengths):
+        out, _ = self.rnn(self.embed(ids), lengths=lengths)
+        return self.head(self.pool(out, lengths))
+
+    def backward(self, dlogits):
+        dx, _ = self.rnn.backward(self.pool.backward(self.head.backward(dlogits)))
+        self.embed.backward(dx)
+
+
+def _classification_batches(seed, count):
+    """Does token 3 occur among the real steps? Padded with token 3 past the end, so a model
+    that read the padding would be fooled."""
+    g = np.random.default_rng(seed)
+    batches = []
+    for _ in range(count):
+        lengths = g.integers(2, T + 1, N)
+        ids = g.integers(0, VOCAB, (T, N))
+        ids[ids == 3] = 4
+        hit = g.random(N) < 0.5
+        ids[g.integers(0, lengths), np.arange(N)] = np.where(hit, 3, ids[0])
+        ids[np.arange(T)[:, None] >= lengths[None, :]] = 3
+        labels = np.array([(ids[:L, n] == 3).any() for n, L in enumerate(lengths)], dtype=np.int64)
+        batches.append(((ids, lengths), labels))
+    return batches
+
+
+def accuracy(logits, y):
+    return float((rnnlab.to_numpy(logits).argmax(axis=-1) == rnnlab.to_numpy(y)).mean())
+
+
+def test_fit_trains_a_classifier_over_padded_batches(device):
+    rnnlab.seed(0)
+    model = Classifier().to(device)
+    hist = fit(model, _classification_batches(0, 30), loss=cross_entropy, epochs=6, lr=1e-2,
+               val=_classification_batches(1, 5), metrics={"accuracy": accuracy}, progress=False)
+    assert hist.epochs == 6 and len(hist.step_loss) == 180 and len(hist.lr) == 6
+    assert hist.train_loss[-1] < 0.5 * hist.train_loss[0]
+    assert hist.val_metrics["accuracy"][-1] > 0.9
+    assert repr(hist).startswith("History(6 epochs, 180 steps, train_loss ")
+    assert "val_accuracy" in repr(hist)
+
+
+class Regressor(Module):
+    """A window (T, N, 1) -> the next value (N, 1), from the LSTM's final state."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = LSTM(1, 12)
+        self.head = Linear(12, 1)
+
+    def forward(self, x):
+        _, (h, _) = self.rnn(x)
+        return self.head(h[0])
+
+    def backward(self, dy):
+        return self.rnn.backward(None, (self.head.backward(dy)[None], None))[0]
+
+
+def _sine_batches(seed, count):
+    g = np.random.default_rng(seed)
+    out = []
+    for _ in range(count):
+        phase = g.uniform(0, 2 * np.pi, N)
+        t = np.arange(T + 1)[:, None] * 0.4 + phase[None, :]
+        s = np.sin(t).astype(np.float32)
+        out.append((s[:T, :, None], s[T][:, None]))
+    return out
+
+
+def test_fit_trains_a_regressor_with_clipping_and_a_schedule(device):
+    rnnlab.seed(0)
+    model = Regressor().to(device)
+    opt = Adam(model.parameters(), lr=2e-2)
+    sched = rnnlab.CosineLR(opt, total_steps=4 * 20)
+    hist = fit(model, _sine_batches(0, 20), loss=mse, epochs=4, optimizer=opt, schedule=sched,
+               clip=1.0, val=_sine_batches(1, 3), progress=False)
+    assert hist.val_loss[-1] < 0.1 * 0.5  # far below predicting 0 (variance of a sine: 1/2)
+    assert hist.lr[-1] == pytest.approx(0.0, abs=1e-12) and hist.lr[0] < 2e-2
+
+
+def _hand_written_loop(model, batches, epochs, lr):
+    opt = Adam(model.parameters(), lr=lr)
+    for _ in range(epochs):
+        for (ids, lengths), y in batches:
+            opt.zero_grad()
+            loss, grad = cross_entropy(model(ids, lengths), y)
+            model.backward(grad)
+            rnnlab.clip_grad_norm(opt.params, np.inf)
+            opt.step()
+
+
+def test_fit_equals_a_hand_written_loop_bit_exactly():
+    batches = _classification_batches(2, 8)
+    rnnlab.seed(5)
+    ours = Classifier()
+    fit(ours, batches, loss=cross_entropy, epochs=2, lr=1e-2, progress=False)
+    rnnlab.seed(5)
+    hand = Classifier()
+    _hand_written_loop(hand, batches, 2, 1e-2)
+    for k, v in hand.state_dict().items():
+        np.testing.assert_array_equal(ours.state_dict()[k], v, err_msg=k)
+
+
+def test_a_seeded_run_reproduces_and_a_resumed_run_continues_bit_exactly(tmp_path):
+    batches = _classification_batches(3, 6)
+
+    def start():
+        rnnlab.seed(11)
+        model = Classifier()
+        return model, Adam(model.parameters(), lr=1e-2)
+
+    model, opt = start()
+    whole = fit(model, batches, loss=cross_entropy, epochs=3, optimizer=opt, progress=False)
+    again, opt2 = start()
+    fit(again, batches, loss=cross_entropy, epochs=3, optimizer=opt2, progress=False)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(again.state_dict()[k], v)
+
+    first, opt3 = start()
+    hist = fit(first, batches, loss=cross_entropy, epochs=1, optimizer=opt3, progress=False)
+    first.save(tmp_path / "model.npz")
+    opt_state = opt3.state_dict()
+    resumed = Classifier().load(tmp_path / "model.npz")
+    opt4 = Adam(resumed.parameters(), lr=1e-2)
+    opt4.load_state_dict(opt_state)
+    fit(resumed, batches, loss=cross_entropy, epochs=2, optimizer=opt4, history=hist, progress=False)
+    assert hist.step_loss == whole.step_loss
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(resumed.state_dict()[k], v)
+
+
+def test_evaluate_weights_batches_by_their_targets():
+    model = Classifier()
+    small, big = _classification_batches(4, 2)
+    big = ((big[0][0][:, :4], big[0][1][:4]), big[1][:4])
+    scores = [evaluate(model, [b], cross_entropy)["loss"] for b in (small, big)]
+    both = evaluate(model, [small, big], cross_entropy)["loss"]
+    assert both == pytest.approx((N * scores[0] + 4 * scores[1]) / (N + 4), rel=1e-6)
+    assert model.pending == 0 and model.training  # no_grad, and the mode is restored
+
+
+def _history(val_losses):
+    h = History()
+    for v in val_losses:
+        h.train_loss.append(1.0)
+        h.val_loss.append(v)
+    return h
+
+
+def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
+    model, cb = Linear(2, 2), EarlyStopping(patience=2)
+    losses = [1.0, 0.5, 0.6, 0.7, 0.4]
+    stops = []
+    for epoch in range(5):
+        model.params["W"][...] = epoch  # weights that say which epoch they come from
+        stops.append(cb.on_epoch_end(epoch, _history(losses[:epoch + 1]), model))
+        if stops[-1]:
+            break
+    assert stops == [False, False, False, True] and cb.stopped_epoch == 3 and cb.best_epoch == 1
+    cb.on_train_end(None, model)
+    assert (model.params["W"] == 1).all()
+
+
+def test_early_stopping_ends_fit():
+    rnnlab.seed(0)
+    model = Classifier()
+    batches = _classification_batches(5, 3)
+    stopper = EarlyStopping(monitor="val_accuracy", mode="max", patience=1, min_delta=2.0)
+    hist = fit(model, batches, loss=cross_entropy, epochs=10, val=batches,
+               metrics={"accuracy": accuracy}, callbacks=[stopper], progress=False)
+    assert hist.epochs == 2  # no accuracy can improve by 2: it stops after one epoch of patience
+
+
+def test_best_checkpoint_saves_when_the_monitor_improves(tmp_path):
+    model, path = Linear(2, 2), tmp_path / "best.npz"
+    cb = BestCheckpoint(path)
+    for epoch, losses in enumerate([[1.0], [1.0, 0.5], [1.0, 0.5, 0.9]]):
+        model.params["W"][...] = epoch
+        cb.on_epoch_end(epoch, _history(losses), model)
+    assert (Linear(2, 2).load(path).params["W"] == 1).all()
+
+
+def test_fit_bad_input():
+    model = Classifier()
+    with pytest.raises(ValueError, match=r"each batch must be a pair \(inputs, target\), got tuple of length 3"):
+        fit(model, [(1, 2, 3)], loss=cross_entropy, progress=False)
+    with pytest.raises(ValueError, match=r"epochs must be a non-negative integer, got -1"):
+        fit(model, [], loss=cross_entropy, epochs=-1)
+    with pytest.raises(KeyError, match=r"history has no 'val_f1'"):
+        EarlyStopping(monitor="val_f1").on_epoch_end(0, _history([1.0]), model)
+    with pytest.raises(ValueError, match=r"patience must be a positive integer, got 0"):
+        EarlyStopping(patience=0)
+    with pytest.raises(ValueError, match=r"mode must be one of \('min', 'max'\), got 'up'"):
+        BestCheckpoint("x.npz", mode="up")
