@@ -214,8 +214,7 @@ class Module:
 
     def load(self, path) -> "Module":
         """Load parameters saved by :meth:`save`; see :meth:`load_state_dict` for the checks."""
-        with np.load(path) as f:
-            self.load_state_dict({k: f[k] for k in f.files})
+        self.load_state_dict(read_npz(path))
         return self
 
     # --- calling: the tape ----------------------------------------------
@@ -274,6 +273,26 @@ def write_npz(path, arrays: dict) -> None:
     """``np.savez`` to exactly ``path`` (``np.savez`` itself appends ``.npz`` to a bare name)."""
     with open(path, "wb") as f:
         np.savez(f, **arrays)
+
+
+def read_npz(path) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` checkpoint, or a ``ValueError`` naming the file when it is
+    not one (truncated, corrupted, another format); ``FileNotFoundError`` when it is missing.
+
+    Never unpickles: a checkpoint holds plain arrays only.
+    """
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if not hasattr(f, "files"):
+                raise ValueError("it holds a single array, not named parameters")
+            return {k: f[k] for k in f.files}
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path} is not a readable rnnlab checkpoint (an .npz file written by "
+                         f"save): {type(e).__name__}: {e}") from e
 
 
 class ModuleList(Module):

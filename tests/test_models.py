@@ -65,6 +65,53 @@ def test_bad_inputs():
         m.sample("h", 5, temperature=-1)
     with pytest.raises(ValueError, match="top_k"):
         m.sample("h", 5, top_k=0)
+    with pytest.raises(ValueError, match=r"length must be a non-negative integer, got -1"):
+        m.sample("h", -1)
+    with pytest.raises(ValueError, match=r"length must be a non-negative integer, got 2.5"):
+        m.sample("h", 2.5)
+    with pytest.raises(ValueError, match=r"temperature must be finite and >= 0, got nan"):
+        m.sample("h", 5, temperature=float("nan"))
+    with pytest.raises(TypeError, match=r"idx must have an integer dtype, got float64"):
+        m(np.zeros((2, 1)))
+
+
+def test_sampling_without_a_seed_follows_rnnlab_seed():
+    m = CharLM(VOCAB, hidden_size=8)
+    rnnlab.seed(9)
+    a = m.sample("h", 30)
+    rnnlab.seed(9)
+    assert m.sample("h", 30) == a
+
+
+@pytest.mark.parametrize("content, pattern", [
+    (b"", "not a readable rnnlab checkpoint"),
+    (b"just some text\n", "not a readable rnnlab checkpoint"),
+    ("truncate", "not a readable rnnlab checkpoint"),
+])
+def test_broken_checkpoints_are_named_in_the_error(tmp_path, content, pattern):
+    path = tmp_path / "lm.npz"
+    CharLM(VOCAB, hidden_size=6).save(path)
+    if content == "truncate":
+        path.write_bytes(path.read_bytes()[:200])
+    else:
+        path.write_bytes(content)
+    for load in (CharLM.from_checkpoint, CharLM(VOCAB, hidden_size=6).load,
+                 rnnlab.Linear(2, 2).load):
+        with pytest.raises(ValueError, match=f"{path}.*{pattern}|{pattern}") as info:
+            load(path)
+        assert str(path) in str(info.value)
+    with pytest.raises(FileNotFoundError):
+        CharLM.from_checkpoint(tmp_path / "missing.npz")
+
+
+def test_checkpoint_with_a_damaged_description_is_named(tmp_path):
+    path = tmp_path / "lm.npz"
+    np.savez(path, __meta__=np.array("{not json"), W=np.zeros(1))
+    with pytest.raises(ValueError, match=r"lm.npz: the CharLM description stored in it is damaged"):
+        CharLM.from_checkpoint(path)
+    np.savez(path, __meta__=np.array('{"chars": "ab"}'))
+    with pytest.raises(ValueError, match=r"lacks \['config', 'dtype', 'unk'\]"):
+        CharLM.from_checkpoint(path)
 
 
 def test_sampling_is_seeded_and_respects_top_k_and_greedy(device):

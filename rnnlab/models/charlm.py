@@ -5,14 +5,16 @@ Built and trained in the chapter "A character-level language model".
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 
 from .. import backend
+from ..checks import check_int_array
 from ..data import CharVocab
 from ..functional import softmax
 from ..layers import Embedding, Linear
-from ..module import Module, no_grad, write_npz
+from ..module import Module, no_grad, read_npz, write_npz
 from ..gru import GRU
 from ..lstm import LSTM
 from ..recurrent import RNN
@@ -61,15 +63,14 @@ class CharLM(Module):
     def _inputs(self, idx):
         if "embed" in self._modules:
             return self.embed(idx)
-        V = len(self.vocab)
-        if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= V):
-            raise ValueError(f"idx holds values in [{int(idx.min())}, {int(idx.max())}], expected [0, {V - 1}]")
+        V = len(self.vocab)  # idx was checked by forward
         return backend.array_module(idx).eye(V, dtype=self.dtype)[idx]  # one-hot rows, shape idx.shape + (V,)
 
     def forward(self, idx, state=None):
         """idx : int array, shape (T, N) -> (logits, shape (T, N, V); the recurrent state to carry on)."""
         if not hasattr(idx, "ndim") or idx.ndim != 2:
             raise ValueError(f"idx must be an integer array of shape (T, N), got {getattr(idx, 'shape', type(idx))}")
+        check_int_array("idx", idx, high=len(self.vocab))
         output, state = self.rnn(self._inputs(idx), state)
         return self.head(output), state
 
@@ -103,8 +104,10 @@ class CharLM(Module):
         V = len(self.vocab)
         if not prime:
             raise ValueError("prime must hold at least one character")
-        if temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
+            raise ValueError(f"length must be a non-negative integer, got {length!r}")
+        if not (math.isfinite(temperature) and temperature >= 0):
+            raise ValueError(f"temperature must be finite and >= 0, got {temperature}")
         if top_k is not None and not 1 <= top_k <= V:
             raise ValueError(f"top_k must be in [1, {V}], got {top_k}")
         # without a seed, rnnlab's global generator: rnnlab.seed(...) makes samples repeatable
@@ -144,22 +147,34 @@ class CharLM(Module):
         write_npz(path, {"__meta__": np.array(meta), **self.state_dict()})
 
     def load(self, path) -> "CharLM":
-        with np.load(path) as f:
-            meta = json.loads(str(f["__meta__"])) if "__meta__" in f.files else None
-            if meta is not None and meta["chars"] != self.vocab.chars:
-                raise ValueError("checkpoint vocabulary differs from this model's vocabulary")
-            self.load_state_dict({k: f[k] for k in f.files if k != "__meta__"})
+        arrays = read_npz(path)
+        meta = _meta(arrays, path) if "__meta__" in arrays else None
+        if meta is not None and meta["chars"] != self.vocab.chars:
+            raise ValueError(f"{path}: the checkpoint's vocabulary differs from this model's vocabulary")
+        self.load_state_dict({k: v for k, v in arrays.items() if k != "__meta__"})
         return self
 
     @classmethod
     def from_checkpoint(cls, path) -> "CharLM":
         """Rebuild a CharLM saved with :meth:`save`: same vocabulary, configuration and weights."""
-        with np.load(path) as f:
-            if "__meta__" not in f.files:
-                raise ValueError(f"{path} was not written by CharLM.save (no vocabulary stored)")
-            meta = json.loads(str(f["__meta__"]))
+        arrays = read_npz(path)
+        if "__meta__" not in arrays:
+            raise ValueError(f"{path} was not written by CharLM.save (no vocabulary stored)")
+        meta = _meta(arrays, path)
         model = cls(CharVocab(meta["chars"], unk=meta["unk"]), dtype=np.dtype(meta["dtype"]), **meta["config"])
         return model.load(path)
 
     def extra_repr(self):
         return f"vocab={len(self.vocab)}"
+
+
+def _meta(arrays: dict, path) -> dict:
+    """The vocabulary and configuration stored by :meth:`CharLM.save`."""
+    try:
+        meta = json.loads(str(arrays["__meta__"]))
+    except ValueError as e:
+        raise ValueError(f"{path}: the CharLM description stored in it is damaged ({e})") from e
+    missing = {"chars", "unk", "config", "dtype"} - set(meta if isinstance(meta, dict) else ())
+    if missing:
+        raise ValueError(f"{path}: the CharLM description stored in it lacks {sorted(missing)}")
+    return meta
