@@ -277,22 +277,23 @@ def write_npz(path, arrays: dict) -> None:
 
 def read_npz(path) -> dict[str, np.ndarray]:
     """Every array of an ``.npz`` checkpoint, or a ``ValueError`` naming the file when it is
-    not one (truncated, corrupted, another format); ``FileNotFoundError`` when it is missing.
+    not one (another format, truncated, corrupted); ``FileNotFoundError`` when it is missing.
 
     Never unpickles: a checkpoint holds plain arrays only.
     """
     import zipfile
 
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head != b"PK\x03\x04":  # every .npz is a zip archive
+        raise ValueError(f"{path} is not an rnnlab checkpoint: an .npz file (written by save) "
+                         f"starts with a zip header, this one starts with {head!r}")
     try:
         with np.load(path, allow_pickle=False) as f:
-            if not hasattr(f, "files"):
-                raise ValueError("it holds a single array, not named parameters")
             return {k: f[k] for k in f.files}
-    except FileNotFoundError:
-        raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f"{path} is not a readable rnnlab checkpoint (an .npz file written by "
-                         f"save): {type(e).__name__}: {e}") from e
+        raise ValueError(f"{path} is a damaged checkpoint (truncated or corrupted): "
+                         f"{type(e).__name__}: {e}") from e
 
 
 class ModuleList(Module):

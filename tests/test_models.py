@@ -84,9 +84,9 @@ def test_sampling_without_a_seed_follows_rnnlab_seed():
 
 
 @pytest.mark.parametrize("content, pattern", [
-    (b"", "not a readable rnnlab checkpoint"),
-    (b"just some text\n", "not a readable rnnlab checkpoint"),
-    ("truncate", "not a readable rnnlab checkpoint"),
+    (b"", "is not an rnnlab checkpoint: an .npz file .* starts with b''"),
+    (b"just some text\n", "is not an rnnlab checkpoint: .* this one starts with b'just'"),
+    ("truncate", "is a damaged checkpoint \\(truncated or corrupted\\)"),
 ])
 def test_broken_checkpoints_are_named_in_the_error(tmp_path, content, pattern):
     path = tmp_path / "lm.npz"
@@ -97,7 +97,7 @@ def test_broken_checkpoints_are_named_in_the_error(tmp_path, content, pattern):
         path.write_bytes(content)
     for load in (CharLM.from_checkpoint, CharLM(VOCAB, hidden_size=6).load,
                  rnnlab.Linear(2, 2).load):
-        with pytest.raises(ValueError, match=f"{path}.*{pattern}|{pattern}") as info:
+        with pytest.raises(ValueError, match=pattern) as info:
             load(path)
         assert str(path) in str(info.value)
     with pytest.raises(FileNotFoundError):
