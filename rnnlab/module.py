@@ -25,6 +25,7 @@ The calling protocol, the same for every module:
 """
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -208,14 +209,55 @@ class Module:
             xp = backend.array_module(p)
             p[...] = xp.asarray(state[k]).astype(p.dtype, copy=False)
 
+    # --- checkpoints -----------------------------------------------------
+    def checkpoint_config(self) -> dict | None:
+        """The JSON-serialisable constructor arguments that rebuild this module (without
+        ``dtype``), or None when a checkpoint holds weights only. A model sets ``self.config``."""
+        return getattr(self, "config", None)
+
+    def check_checkpoint_config(self, config: dict, path) -> None:
+        """Refuse a checkpoint whose stored configuration cannot fit this module although the
+        shapes do (a model with a vocabulary checks it here). Shapes are checked on loading."""
+
+    @classmethod
+    def from_config(cls, config: dict, dtype) -> "Module":
+        """Build the module that :meth:`checkpoint_config` describes (weights not loaded)."""
+        return cls(**config, dtype=dtype)
+
     def save(self, path) -> None:
-        """Write the parameters to an ``.npz`` file at exactly ``path`` (bit-exact round trip with :meth:`load`)."""
-        write_npz(path, self.state_dict())
+        """Write the parameters, and the configuration if the module has one, to an ``.npz``
+        file at exactly ``path`` (bit-exact round trip with :meth:`load` and :meth:`from_checkpoint`)."""
+        arrays = self.state_dict()
+        config = self.checkpoint_config()
+        if config is not None:
+            meta = {"class": type(self).__name__, "config": config, "dtype": self.dtype.name}
+            arrays[META] = np.array(json.dumps(meta))
+        write_npz(path, arrays)
 
     def load(self, path) -> "Module":
-        """Load parameters saved by :meth:`save`; see :meth:`load_state_dict` for the checks."""
-        self.load_state_dict(read_npz(path))
+        """Load parameters saved by :meth:`save` into this module; see :meth:`load_state_dict`
+        for the checks. A checkpoint of another model class is refused with both named."""
+        arrays = read_npz(path)
+        if META in arrays:
+            meta = _read_meta(arrays, path)
+            if meta["class"] != type(self).__name__:
+                raise ValueError(f"{path} holds a {meta['class']}, not a {type(self).__name__}")
+            self.check_checkpoint_config(meta["config"], path)
+            del arrays[META]
+        self.load_state_dict(arrays)
         return self
+
+    @classmethod
+    def from_checkpoint(cls, path) -> "Module":
+        """Rebuild the model saved with :meth:`save`: same class, configuration, dtype and weights."""
+        arrays = read_npz(path)
+        if META not in arrays:
+            raise ValueError(f"{path} holds weights only (no configuration stored); build the "
+                             f"model yourself and call .load({str(path)!r})")
+        meta = _read_meta(arrays, path)
+        if meta["class"] != cls.__name__:
+            raise ValueError(f"{path} holds a {meta['class']}, not a {cls.__name__}")
+        return cls.from_config(meta["config"], np.dtype(meta["dtype"])).load(path)
 
     # --- calling: the tape ----------------------------------------------
     def save_for_backward(self, saved) -> None:
@@ -273,6 +315,20 @@ def write_npz(path, arrays: dict) -> None:
     """``np.savez`` to exactly ``path`` (``np.savez`` itself appends ``.npz`` to a bare name)."""
     with open(path, "wb") as f:
         np.savez(f, **arrays)
+
+
+META = "__meta__"  # the checkpoint entry holding class, configuration and dtype as JSON
+
+
+def _read_meta(arrays: dict, path) -> dict:
+    try:
+        meta = json.loads(str(arrays[META]))
+    except ValueError as e:
+        raise ValueError(f"{path}: the model description stored in it is damaged ({e})") from e
+    missing = {"class", "config", "dtype"} - set(meta if isinstance(meta, dict) else ())
+    if missing:
+        raise ValueError(f"{path}: the model description stored in it lacks {sorted(missing)}")
+    return meta
 
 
 def read_npz(path) -> dict[str, np.ndarray]:

@@ -47,3 +47,13 @@ def test_benchmark_command_on_the_gpu(need_cuda, capsys):
     bench.main(["lstm", "--device", "cuda", "--size", "2,5,3,4", "--repeats", "1"])
     out = capsys.readouterr().out
     assert "lstm forward+backward on cuda" in out and "unfused/rnnlab" in out and "cuda: cupy" in out
+
+
+def test_training_benchmarks_run_and_report_every_case():
+    from rnnlab import bench_train
+
+    t = bench_train.fit_overhead(repeats=1, n=40, hidden=8)
+    assert set(t) == {"fit", "hand-written loop"} and min(t.values()) > 0
+    b = bench_train.bucketing(repeats=1, n=40, hidden=8)
+    assert b["padding"]["bucketed"] < b["padding"]["random batches"]
+    assert set(bench_train.charlm_step("gru", repeats=1, H=8, N=2, T=5)) == {"rnnlab", "torch"}

@@ -81,3 +81,129 @@ def test_tbptt_batches_bad_input():
         TBPTTBatches(np.arange(3), batch_size=4, seq_len=2)
     with pytest.raises(ValueError, match="1-D"):
         TBPTTBatches(np.zeros((2, 2), int), 1, 1)
+
+
+# --------------------------------------------------------------------------- WordVocab
+from rnnlab.data import ArrayBatches, BucketBatches, WordVocab, sliding_windows  # noqa: E402
+
+TEXTS = [["the", "cat", "sat"], ["the", "dog", "sat", "down"], ["a", "cat"]]
+
+
+def test_word_vocab_orders_by_count_then_alphabet_after_the_specials():
+    v = WordVocab.build(TEXTS)
+    assert v.itos == ["<pad>", "<unk>", "<bos>", "<eos>", "cat", "sat", "the", "a", "dog", "down"]
+    assert (v.pad_id, v.unk_id, v.bos_id, v.eos_id) == (0, 1, 2, 3)
+    ids = v.encode(["the", "cat", "flew"], bos=True, eos=True)
+    assert ids.dtype == np.int64 and ids.tolist() == [2, 6, 4, 1, 3]
+    assert v.decode(ids) == ["the", "cat"] and v.decode(ids, skip_specials=False)[0] == "<bos>"
+    assert WordVocab.from_dict(v.to_dict()) == v
+
+
+def test_word_vocab_min_count_and_max_size():
+    assert WordVocab.build(TEXTS, min_count=2).itos[4:] == ["cat", "sat", "the"]
+    assert WordVocab.build(TEXTS, max_size=6).itos[4:] == ["cat", "sat"]
+    assert len(WordVocab.build(TEXTS, specials=("<pad>",))) == 7
+
+
+def test_word_vocab_bad_input():
+    with pytest.raises(ValueError, match=r"1 token\(s\) not in the vocabulary, e.g. \['flew'\], and it has no <unk>"):
+        WordVocab.build(TEXTS, specials=("<pad>",)).encode(["cat", "flew"])
+    with pytest.raises(TypeError, match="got one str: split it first"):
+        WordVocab.build(TEXTS).encode("the cat")
+    with pytest.raises(TypeError, match="texts must be an iterable of token lists, got one str"):
+        WordVocab.build("the cat sat")
+    with pytest.raises(ValueError, match=r"min_count must be a positive integer, got 0"):
+        WordVocab.build(TEXTS, min_count=0)
+    with pytest.raises(ValueError, match=r"max_size must be an integer above the 4 specials, got 3"):
+        WordVocab.build(TEXTS, max_size=3)
+    with pytest.raises(ValueError, match=r"this vocabulary has no <bos> token"):
+        WordVocab.build(TEXTS, specials=("<pad>",)).encode(["cat"], bos=True)
+    with pytest.raises(ValueError, match=r"ids hold values in \[0, 99\]"):
+        WordVocab.build(TEXTS).decode([0, 99])
+
+
+# --------------------------------------------------------------------------- BucketBatches
+def _sequences(n=300, seed=0):
+    """n sequences of 1 to 49 tokens, each starting with its own index + 20 (so each is unique)."""
+    g = np.random.default_rng(seed)
+    seqs = [np.concatenate([[20 + i], g.integers(1, 20, g.integers(0, 49))]) for i in range(n)]
+    return seqs, g.integers(0, 3, n)
+
+
+def test_bucket_batches_cover_every_example_once_padded_right():
+    seqs, labels = _sequences()
+    batches = BucketBatches(seqs, labels, 16, seed=3)
+    seen = []
+    for (ids, lengths), y in batches:
+        assert ids.shape == (lengths.max(), len(lengths)) and len(y) == len(lengths) <= 16
+        for col, L in enumerate(lengths):
+            assert not ids[L:, col].any()  # pad_id 0 past the end
+            i = int(ids[0, col]) - 20
+            np.testing.assert_array_equal(ids[:L, col], seqs[i])
+            assert labels[i] == y[col]
+            seen.append(i)
+    assert sorted(seen) == list(range(len(seqs)))
+
+
+def test_bucketing_pads_far_less_and_epochs_differ_but_reproduce():
+    seqs, labels = _sequences()
+    bucketed = BucketBatches(seqs, labels, 16)
+    plain = BucketBatches(seqs, labels, 16, bucket=False)
+    assert bucketed.padding_fraction() < 0.15 < 0.4 < plain.padding_fraction()
+    first, second = ([b.tolist() for b in bucketed.order(e)] for e in (0, 1))
+    assert first != second
+    assert [b.tolist() for b in BucketBatches(seqs, labels, 16).order(1)] == second
+    again = BucketBatches(seqs, labels, 16)
+    again.epoch = 1  # resuming at epoch 1 gives epoch 1's batches
+    assert [l.tolist() for (_, l), _ in again] == [bucketed.lengths[b].tolist() for b in bucketed.order(1)]
+
+
+def test_bucket_batches_pad_per_step_targets_with_target_pad():
+    seqs, _ = _sequences(40)
+    tags = [s % 3 for s in seqs]
+    for (ids, lengths), y in BucketBatches(seqs, tags, 8, target_pad=-100):
+        assert y.shape == ids.shape
+        for col, L in enumerate(lengths):
+            assert (y[:L, col] == ids[:L, col] % 3).all() and (y[L:, col] == -100).all()
+
+
+def test_bucket_batches_bad_input():
+    with pytest.raises(ValueError, match=r"sequences\[1\] must be a non-empty 1-D integer array"):
+        BucketBatches([np.arange(3), np.array([], dtype=int)], [0, 1], 2)
+    with pytest.raises(ValueError, match=r"targets has 1 entries for 2 sequences"):
+        BucketBatches([np.arange(3), np.arange(2)], [0], 2)
+    with pytest.raises(ValueError, match=r"targets\[0\] has shape \(2,\), expected one per step \(3,\)"):
+        BucketBatches([np.arange(3)], [np.arange(2)], 2)
+    with pytest.raises(ValueError, match=r"batch_size must be a positive integer, got 0"):
+        BucketBatches([np.arange(3)], [0], 0)
+
+
+# --------------------------------------------------------------------------- windows
+def test_sliding_windows_never_show_the_target():
+    series = np.arange(20.0).reshape(10, 2)  # two features
+    x, y = sliding_windows(series, input_len=3, horizon=2, stride=2, target_columns=1)
+    assert x.shape == (3, 3, 2) and y.shape == (3, 2, 1)
+    np.testing.assert_array_equal(x[1, :, 0], [4, 6, 8])         # steps 2, 3, 4
+    np.testing.assert_array_equal(y[1, :, 0], [11, 13])          # steps 5, 6 of feature 1
+    assert (y[:, 0, 0] > x[:, -1, 1]).all()
+
+
+def test_sliding_windows_bad_input():
+    with pytest.raises(ValueError, match=r"series has 4 steps, fewer than input_len \+ horizon = 5"):
+        sliding_windows(np.arange(4.0), 4)
+    with pytest.raises(ValueError, match=r"horizon must be a positive integer, got 0"):
+        sliding_windows(np.arange(9.0), 3, horizon=0)
+    with pytest.raises(ValueError, match=r"series must have shape \(T,\) or \(T, F\)"):
+        sliding_windows(np.zeros((3, 3, 3)), 1)
+
+
+def test_array_batches_are_time_major_and_cover_every_window():
+    x, y = sliding_windows(np.sin(np.arange(50.0)), 6)
+    batches = ArrayBatches(x, y, 8, seed=1)
+    got = [(xb, yb) for xb, yb in batches]
+    assert len(got) == len(batches) == 6 and got[0][0].shape == (6, 8, 1)
+    assert sum(yb.shape[0] for _, yb in got) == len(x)
+    firsts = sorted(float(xb[0, n, 0]) for xb, _ in got for n in range(xb.shape[1]))
+    np.testing.assert_allclose(firsts, np.sort(x[:, 0, 0]))
+    with pytest.raises(ValueError, match=r"x has 44 examples but y has 3"):
+        ArrayBatches(x, y[:3], 8)

@@ -5,7 +5,7 @@ import pytest
 import rnnlab
 from rnnlab.data import CharVocab
 from rnnlab.losses import cross_entropy
-from rnnlab.models import CharLM
+from rnnlab.models import CharLM, SequenceClassifier
 
 from _helpers import to_np
 
@@ -107,10 +107,10 @@ def test_broken_checkpoints_are_named_in_the_error(tmp_path, content, pattern):
 def test_checkpoint_with_a_damaged_description_is_named(tmp_path):
     path = tmp_path / "lm.npz"
     np.savez(path, __meta__=np.array("{not json"), W=np.zeros(1))
-    with pytest.raises(ValueError, match=r"lm.npz: the CharLM description stored in it is damaged"):
+    with pytest.raises(ValueError, match=r"lm.npz: the model description stored in it is damaged"):
         CharLM.from_checkpoint(path)
-    np.savez(path, __meta__=np.array('{"chars": "ab"}'))
-    with pytest.raises(ValueError, match=r"lacks \['config', 'dtype', 'unk'\]"):
+    np.savez(path, __meta__=np.array('{"class": "CharLM"}'))
+    with pytest.raises(ValueError, match=r"lacks \['config', 'dtype'\]"):
         CharLM.from_checkpoint(path)
 
 
@@ -145,8 +145,10 @@ def test_checkpoint_that_does_not_fit_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="vocabulary"):
         CharLM(CharVocab("abc"), hidden_size=6).load(path)
     np.savez(tmp_path / "plain.npz", a=np.zeros(1))
-    with pytest.raises(ValueError, match="CharLM.save"):
+    with pytest.raises(ValueError, match=r"plain.npz holds weights only \(no configuration stored\)"):
         CharLM.from_checkpoint(tmp_path / "plain.npz")
+    with pytest.raises(ValueError, match=r"lm.npz holds a CharLM, not a SequenceClassifier"):
+        SequenceClassifier.from_checkpoint(path)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
@@ -173,3 +175,47 @@ def test_check_module_works_on_the_whole_model(cell):
     m = CharLM(VOCAB, hidden_size=4, num_layers=2, cell=cell, embedding_dim=3, dtype=np.float64)
     idx = np.random.default_rng(6).integers(0, len(VOCAB), (4, 2))
     rnnlab.assert_gradients_close(rnnlab.check_module(m, idx), tol=1e-6)
+
+
+# --------------------------------------------------------------------------- SequenceClassifier
+@pytest.mark.parametrize("cell, pool, bidirectional", [
+    ("gru", "mean", False), ("lstm", "last", True), ("rnn", "max", True), ("lstm", "last", False)])
+def test_classifier_passes_finite_differences(cell, pool, bidirectional, device, on):
+    rnnlab.seed(0)
+    m = SequenceClassifier(9, 3, embedding_dim=3, hidden_size=4, num_layers=2, cell=cell, pool=pool,
+                           bidirectional=bidirectional, dtype=np.float64).to(device)
+    g = np.random.default_rng(0)
+    ids, lengths = on(g.integers(0, 9, (5, 3))), on(np.array([5, 2, 4]))
+    rnnlab.assert_gradients_close(rnnlab.check_module(m, ids, lengths))
+
+
+def test_classifier_last_pool_reads_the_last_real_step(on):
+    # padding after a sequence's end must not change its logits
+    m = SequenceClassifier(9, 2, hidden_size=5, cell="lstm", pool="last", bidirectional=True)
+    ids = np.array([[1, 2], [3, 4], [5, 0], [6, 0]])
+    lengths = np.array([4, 2])
+    padded = m(ids, lengths)
+    short = m(ids[:2, 1:], np.array([2]))
+    np.testing.assert_allclose(padded[1], short[0], rtol=1e-5, atol=1e-6)
+    m.clear_tape()
+
+
+def test_classifier_round_trips_with_its_configuration(tmp_path, device):
+    rnnlab.seed(1)
+    m = SequenceClassifier(11, 4, embedding_dim=5, hidden_size=6, cell="lstm", pool="max",
+                           bidirectional=True, dtype=np.float64).to(device)
+    m.save(tmp_path / "clf.npz")
+    m2 = SequenceClassifier.from_checkpoint(tmp_path / "clf.npz").to(device)
+    assert m2.config == m.config and m2.dtype == np.float64
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(m2.state_dict()[k], v)
+    ids = rnnlab.to_device(np.array([[1, 2], [3, 4]]), device)
+    with rnnlab.no_grad():
+        np.testing.assert_array_equal(to_np(m(ids)), to_np(m2(ids)))
+
+
+def test_classifier_bad_configuration():
+    with pytest.raises(ValueError, match=r"pool must be one of \('last', 'mean', 'max'\), got 'sum'"):
+        SequenceClassifier(5, 2, pool="sum")
+    with pytest.raises(ValueError, match=r"cell must be one of \['gru', 'lstm', 'rnn'\], got 'tcn'"):
+        SequenceClassifier(5, 2, cell="tcn")

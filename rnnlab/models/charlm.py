@@ -4,7 +4,6 @@ Built and trained in the chapter "A character-level language model".
 """
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -14,7 +13,7 @@ from ..checks import check_int_array
 from ..data import CharVocab
 from ..functional import softmax
 from ..layers import Embedding, Linear
-from ..module import Module, no_grad, read_npz, write_npz
+from ..module import Module, no_grad
 from ..gru import GRU
 from ..lstm import LSTM
 from ..recurrent import RNN
@@ -139,42 +138,20 @@ class CharLM(Module):
             logits, state = self.forward(backend.to_device(np.array([[nxt]]), self.device), state)
         return out
 
-    # --- checkpoints with the vocabulary and configuration -----------------
-    def save(self, path) -> None:
-        """Save parameters, vocabulary and configuration to one ``.npz`` (see :meth:`from_checkpoint`)."""
-        meta = json.dumps({"chars": self.vocab.chars, "unk": self.vocab.unk, "config": self.config,
-                           "dtype": self.dtype.name})
-        write_npz(path, {"__meta__": np.array(meta), **self.state_dict()})
+    # --- checkpoints: the vocabulary travels with the configuration -------
+    def checkpoint_config(self) -> dict:
+        return {"vocab": {"chars": self.vocab.chars, "unk": self.vocab.unk}, **self.config}
 
-    def load(self, path) -> "CharLM":
-        arrays = read_npz(path)
-        meta = _meta(arrays, path) if "__meta__" in arrays else None
-        if meta is not None and meta["chars"] != self.vocab.chars:
+    def check_checkpoint_config(self, config: dict, path) -> None:
+        if config.get("vocab") != self.checkpoint_config()["vocab"]:
             raise ValueError(f"{path}: the checkpoint's vocabulary differs from this model's vocabulary")
-        self.load_state_dict({k: v for k, v in arrays.items() if k != "__meta__"})
-        return self
 
     @classmethod
-    def from_checkpoint(cls, path) -> "CharLM":
-        """Rebuild a CharLM saved with :meth:`save`: same vocabulary, configuration and weights."""
-        arrays = read_npz(path)
-        if "__meta__" not in arrays:
-            raise ValueError(f"{path} was not written by CharLM.save (no vocabulary stored)")
-        meta = _meta(arrays, path)
-        model = cls(CharVocab(meta["chars"], unk=meta["unk"]), dtype=np.dtype(meta["dtype"]), **meta["config"])
-        return model.load(path)
+    def from_config(cls, config: dict, dtype) -> "CharLM":
+        config = dict(config)
+        vocab = config.pop("vocab")
+        return cls(CharVocab(vocab["chars"], unk=vocab["unk"]), dtype=dtype, **config)
 
     def extra_repr(self):
         return f"vocab={len(self.vocab)}"
 
-
-def _meta(arrays: dict, path) -> dict:
-    """The vocabulary and configuration stored by :meth:`CharLM.save`."""
-    try:
-        meta = json.loads(str(arrays["__meta__"]))
-    except ValueError as e:
-        raise ValueError(f"{path}: the CharLM description stored in it is damaged ({e})") from e
-    missing = {"chars", "unk", "config", "dtype"} - set(meta if isinstance(meta, dict) else ())
-    if missing:
-        raise ValueError(f"{path}: the CharLM description stored in it lacks {sorted(missing)}")
-    return meta

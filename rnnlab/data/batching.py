@@ -1,0 +1,183 @@
+"""Batches: contiguous streams for truncated BPTT (:class:`TBPTTBatches`), and shuffled,
+length-bucketed batches of variable-length sequences (:class:`BucketBatches`)."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from .. import backend
+
+
+class TBPTTBatches:
+    r"""Batches for truncated BPTT that let the hidden state carry across batches.
+
+    The stream is cut into ``batch_size`` equal contiguous parts, one per batch
+    row. Batch ``k`` holds steps ``[k L, (k+1) L)`` of every part, so row ``n`` of
+    batch ``k+1`` continues row ``n`` of batch ``k`` and the final state of one
+    batch is the right initial state of the next. Targets are the inputs shifted
+    by one step.
+
+    Yields
+    ------
+    x, y : int64 arrays, shape (T, batch_size), with ``T = seq_len`` (the last batch may be shorter)
+    """
+
+    def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int):
+        ids = np.asarray(backend.to_numpy(ids))  # batches are cut on the CPU and moved by the caller
+        if ids.ndim != 1:
+            raise ValueError(f"ids must be 1-D, got shape {ids.shape}")
+        if batch_size < 1 or seq_len < 1:
+            raise ValueError(f"batch_size and seq_len must be positive, got {batch_size} and {seq_len}")
+        per_row = (len(ids) - 1) // batch_size  # -1: every input needs a next-character target
+        if per_row < 1:
+            raise ValueError(f"{len(ids)} tokens are too few for batch_size={batch_size} (need at least {batch_size + 1})")
+        self.seq_len = seq_len
+        self.streams = ids[: per_row * batch_size + 1]
+        # (per_row, N) views: column n is the n-th contiguous part.
+        self.inputs = self.streams[:-1].reshape(batch_size, per_row).T
+        self.targets = self.streams[1:].reshape(batch_size, per_row).T
+
+    def __len__(self) -> int:
+        return -(-self.inputs.shape[0] // self.seq_len)
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for s in range(0, self.inputs.shape[0], self.seq_len):
+            yield (np.ascontiguousarray(self.inputs[s:s + self.seq_len]),
+                   np.ascontiguousarray(self.targets[s:s + self.seq_len]))
+
+
+class BucketBatches:
+    r"""Shuffled batches of variable-length sequences, padded, with their lengths.
+
+    With ``bucket=True`` each batch is drawn from sequences of similar length, so little
+    of the padded ``(T, N)`` array is padding and an RNN runs few wasted steps: the
+    examples are shuffled, cut into pools of ``pool`` batches, each pool is sorted by
+    length and cut into batches, and the batches are shuffled. Every epoch (every
+    ``iter``) draws a new order from ``seed`` and the epoch number, so a run is
+    reproducible, and resumable by setting ``epoch``.
+
+    Parameters
+    ----------
+    sequences : list of 1-D int arrays (token ids), each of length at least 1
+    targets : array, shape (n, ...), one target per sequence (a label, a value), or a list of
+        1-D arrays, one per step of each sequence (tags), padded with ``target_pad``
+    batch_size : int
+    shuffle : bool, default True
+    bucket : bool, default True
+    pool : int, default 50
+        Batches per sorting pool: larger pools pad less and shuffle less.
+    pad_id : int, default 0
+    target_pad : int, default -100 (``ignore_index`` of :func:`rnnlab.cross_entropy`)
+    seed : int, default 0
+
+    Yields
+    ------
+    ((ids, lengths), target) : ``ids`` int64 (T_max, N) padded with ``pad_id``, ``lengths`` (N,),
+        and the batch's targets, ready for :func:`rnnlab.fit` and a model ``forward(ids, lengths)``.
+    """
+
+    def __init__(self, sequences, targets, batch_size: int, *, shuffle: bool = True,
+                 bucket: bool = True, pool: int = 50, pad_id: int = 0, target_pad: int = -100,
+                 seed: int = 0):
+        if not (isinstance(batch_size, int) and batch_size >= 1):
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if not (isinstance(pool, int) and pool >= 1):
+            raise ValueError(f"pool must be a positive integer, got {pool!r}")
+        self.sequences = [np.asarray(backend.to_numpy(s)) for s in sequences]
+        for i, s in enumerate(self.sequences):
+            if s.ndim != 1 or s.size == 0 or not np.issubdtype(s.dtype, np.integer):
+                raise ValueError(f"sequences[{i}] must be a non-empty 1-D integer array, got "
+                                 f"shape {s.shape} and dtype {s.dtype}")
+        if len(targets) != len(self.sequences):
+            raise ValueError(f"targets has {len(targets)} entries for {len(self.sequences)} sequences")
+        self.per_step = isinstance(targets, (list, tuple))
+        self.targets = [np.asarray(t) for t in targets] if self.per_step else np.asarray(targets)
+        if self.per_step:
+            for i, (s, t) in enumerate(zip(self.sequences, self.targets)):
+                if t.shape[:1] != s.shape:
+                    raise ValueError(f"targets[{i}] has shape {t.shape}, expected one per step {s.shape}")
+        self.lengths = np.array([s.size for s in self.sequences])
+        self.batch_size, self.shuffle, self.bucket, self.pool = batch_size, shuffle, bucket, pool
+        self.pad_id, self.target_pad, self.seed, self.epoch = pad_id, target_pad, seed, 0
+
+    def __len__(self) -> int:
+        return -(-len(self.sequences) // self.batch_size)
+
+    def order(self, epoch: int) -> list[np.ndarray]:
+        """The example indices of every batch of epoch ``epoch``."""
+        g = np.random.default_rng([self.seed, epoch])
+        idx = g.permutation(len(self.sequences)) if self.shuffle else np.arange(len(self.sequences))
+        B = self.batch_size
+        if self.bucket:
+            chunk = B * self.pool
+            pools = [idx[i:i + chunk] for i in range(0, idx.size, chunk)]
+            idx = np.concatenate([p[np.argsort(self.lengths[p], kind="stable")] for p in pools])
+        batches = [idx[i:i + B] for i in range(0, idx.size, B)]
+        if self.shuffle and self.bucket:
+            batches = [batches[i] for i in g.permutation(len(batches))]
+        return batches
+
+    def padding_fraction(self, epoch: int = 0) -> float:
+        """The share of padded entries in the batches of ``epoch``: what bucketing saves."""
+        real = padded = 0
+        for b in self.order(epoch):
+            real += int(self.lengths[b].sum())
+            padded += int(self.lengths[b].max()) * b.size
+        return 1 - real / padded
+
+    def __iter__(self) -> Iterator:
+        batches, self.epoch = self.order(self.epoch), self.epoch + 1
+        for b in batches:
+            lengths = self.lengths[b]
+            T = int(lengths.max())
+            ids = np.full((T, b.size), self.pad_id, dtype=np.int64)
+            for col, i in enumerate(b):
+                ids[:lengths[col], col] = self.sequences[i]
+            if self.per_step:
+                first = self.targets[b[0]]
+                target = np.full((T, b.size) + first.shape[1:], self.target_pad, dtype=first.dtype)
+                for col, i in enumerate(b):
+                    target[:lengths[col], col] = self.targets[i]
+            else:
+                target = self.targets[b]
+            yield (ids, lengths), target
+
+
+class ArrayBatches:
+    """Shuffled batches of fixed-size examples (e.g. :func:`sliding_windows`), time-major.
+
+    Parameters
+    ----------
+    x : array, shape (n, T, F): n examples of T steps
+    y : array, shape (n, ...): their targets
+    batch_size : int
+    shuffle : bool, default True; each epoch draws a new order from ``seed`` and the epoch
+    seed : int, default 0
+
+    Yields
+    ------
+    (x_batch, y_batch) : x_batch (T, N, F), time-major as the recurrent layers expect, and
+        y_batch (N, ...)
+    """
+
+    def __init__(self, x, y, batch_size: int, *, shuffle: bool = True, seed: int = 0):
+        if not (isinstance(batch_size, int) and batch_size >= 1):
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if x.ndim != 3:
+            raise ValueError(f"x must have shape (n, T, F), got {tuple(x.shape)}")
+        if len(y) != len(x):
+            raise ValueError(f"x has {len(x)} examples but y has {len(y)}")
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.shuffle, self.seed, self.epoch = shuffle, seed, 0
+
+    def __len__(self) -> int:
+        return -(-len(self.x) // self.batch_size)
+
+    def __iter__(self) -> Iterator:
+        g = np.random.default_rng([self.seed, self.epoch])
+        self.epoch += 1
+        idx = g.permutation(len(self.x)) if self.shuffle else np.arange(len(self.x))
+        for i in range(0, idx.size, self.batch_size):
+            b = idx[i:i + self.batch_size]
+            yield self.x[b].transpose(1, 0, 2), self.y[b]
