@@ -1,16 +1,38 @@
-"""The README's "Build your own model" example runs as printed and learns its task."""
+"""The README's runnable examples run as printed and learn their tasks."""
 import re
 from pathlib import Path
+
+import pytest
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def test_build_your_own_model_example_runs(capsys):
+def _example(heading: str) -> str:
+    """The first python block after ``heading``."""
     text = README.read_text()
-    section = text[text.index("## Build your own model"):]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    exec(compile(code, "README.md: Build your own model", "exec"), {"__name__": "readme"})
-    printed = capsys.readouterr().out
+    section = text[text.index(heading):]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch, capsys):
+    """Run an example in an empty folder and return what it printed."""
+    monkeypatch.chdir(tmp_path)
+
+    def go(heading):
+        exec(compile(_example(heading), f"README.md: {heading}", "exec"), {"__name__": "readme"})
+        return capsys.readouterr().out
+    return go
+
+
+def test_build_your_own_model_example_runs(run):
+    printed = run("## Build your own model")
     assert printed.startswith("History(50 epochs, 200 steps, train_loss ")
     loss, accuracy = map(float, re.findall(r"loss ([\d.]+), accuracy ([\d.]+)", printed)[0])
     assert loss < 0.1 and accuracy > 0.95
+
+
+def test_classify_sequences_example_runs(run):
+    printed = run("### Classify sequences")
+    accuracy = float(re.search(r"val_accuracy ([\d.]+)", printed).group(1))
+    assert accuracy > 0.85
