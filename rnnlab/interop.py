@@ -21,9 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .gru import GRU
-from .lstm import LSTM
-from .recurrent import RNN
+from .nn.recurrent import GRU, LSTM, RNN
 
 _CLASSES = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}
 

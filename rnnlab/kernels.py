@@ -6,8 +6,8 @@ the arithmetic itself is nearly free. Each kernel here does a step's whole
 elementwise part in one launch that reads every input once and writes every
 output once (the chapter "Making RNNs fast" counts the bytes).
 
-The kernels compute exactly the maths of the NumPy code in :mod:`rnnlab.lstm`,
-:mod:`rnnlab.gru` and :mod:`rnnlab.recurrent`, which call them through
+The kernels compute exactly the maths of the NumPy code in :mod:`rnnlab.nn.recurrent.lstm`,
+:mod:`rnnlab.nn.recurrent.gru` and :mod:`rnnlab.nn.recurrent.rnn`, which call them through
 :func:`rnnlab.backend.launch` when their arrays are CuPy arrays (and
 :func:`rnnlab.backend.fused_kernels` is on). This module holds only their source,
 as :class:`Kernel` specs in ``cupy.ElementwiseKernel`` form, and never imports
@@ -40,7 +40,7 @@ class Kernel:
 
 
 #: Device functions shared by the bodies. ``sigmoid`` is the same formula as
-#: :func:`rnnlab.functional.sigmoid`, so both paths round alike.
+#: :func:`rnnlab.nn.functional.sigmoid`, so both paths round alike.
 PREAMBLE = r"""
 template <typename T> __device__ T sigmoid(T x) { return (T)0.5 * ((T)1 + tanh((T)0.5 * x)); }
 """

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .backend import array_module
 from .checks import check_int_array
-from .functional import log_softmax
+from .nn.functional import log_softmax
 
 
 REDUCTIONS = ("mean", "sum", "none")

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import rnnlab
-from rnnlab import bench
-from rnnlab.naive import NAIVE
+from rnnlab.course import bench
+from rnnlab.course.naive import NAIVE
 
 from _helpers import to_np
 
@@ -50,7 +50,7 @@ def test_benchmark_command_on_the_gpu(need_cuda, capsys):
 
 
 def test_training_benchmarks_run_and_report_every_case():
-    from rnnlab import bench_train
+    from rnnlab.course import bench_train
 
     t = bench_train.fit_overhead(repeats=1, n=40, hidden=8)
     assert set(t) == {"fit", "hand-written loop"} and min(t.values()) > 0

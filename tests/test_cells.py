@@ -1,4 +1,4 @@
-"""rnnlab.cells: the pure RNN step functions and RNNCell, step by step against the whole-sequence RNN."""
+"""rnnlab.nn.recurrent.rnn: the pure RNN step functions and RNNCell, step by step against the whole-sequence RNN."""
 import numpy as np
 import pytest
 

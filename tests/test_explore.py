@@ -6,7 +6,7 @@ import pytest
 widgets = pytest.importorskip("ipywidgets")
 plt = pytest.importorskip("matplotlib.pyplot")
 
-from rnnlab.explore import explorer, figure_output  # noqa: E402
+from rnnlab.course.explore import explorer, figure_output  # noqa: E402
 
 
 def _draw_calls():

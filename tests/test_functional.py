@@ -1,11 +1,11 @@
-"""rnnlab.functional: stable sigmoid, softmax and log-softmax, and the recurrent activations."""
+"""rnnlab.nn.functional: stable sigmoid, softmax and log-softmax, and the recurrent activations."""
 import warnings
 
 import numpy as np
 import pytest
 
 import rnnlab
-from rnnlab import functional as F
+from rnnlab.nn import functional as F
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import rnnlab
 from _helpers import close as _close, to_np as _np
 from rnnlab import GRU, GRUCell, assert_gradients_close, check_module, interop
 from rnnlab.gradcheck import numerical_gradient, relative_error
-from rnnlab.gru import gru_step_backward, gru_step_forward
+from rnnlab.nn.recurrent.gru import gru_step_backward, gru_step_forward
 
 T, N, D, H = 4, 3, 3, 4
 

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 import rnnlab
-from rnnlab import GRU, LSTM, RNN, init
+from rnnlab import GRU, LSTM, RNN
+from rnnlab.nn import init
 
 
 @pytest.mark.parametrize("cls, G", [(RNN, 1), (LSTM, 4), (GRU, 3)])

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import rnnlab
-from rnnlab import backend, gru, kernels, lstm, recurrent
+from rnnlab import backend, kernels
+from rnnlab.nn.recurrent import gru, lstm, rnn
 
 import _kernel_cpu
 from _helpers import close, to_np
@@ -65,7 +66,7 @@ def data(rng):
 def test_rnn_forward_kernel(data, dtype, nonlinearity):
     a, ah = data(3, 5, dtype=dtype), data(3, 5, dtype=dtype)
     want = a.copy()
-    recurrent.rnn_pointwise_forward(want, ah, nonlinearity)
+    rnn.rnn_pointwise_forward(want, ah, nonlinearity)
     got = a.copy()
     _kernel_cpu.run(kernels.RNN_FORWARD[nonlinearity], ah, got)
     np.testing.assert_allclose(got, want, **_tol(dtype))
@@ -123,7 +124,7 @@ def test_lstm_backward_kernel(data, dtype, with_dout):
 def test_rnn_backward_kernel(data, dtype):
     dh, delta, dout = (data(3, 5, dtype=dtype) for _ in range(3))
     want = [dh.copy(), delta.copy()]
-    recurrent.rnn_pointwise_backward(*want, dout)
+    rnn.rnn_pointwise_backward(*want, dout)
     got = [dh.copy(), delta.copy()]
     _kernel_cpu.run(kernels.RNN_BACKWARD_DOUT, dout, *got)
     for name, g, w in zip(["dh", "delta"], got, want):
@@ -194,7 +195,7 @@ def cpu_fused(monkeypatch):
         calls.append(kernel.name)
         _kernel_cpu.run(kernel, *args)
 
-    for mod in (lstm, gru, recurrent):
+    for mod in (lstm, gru, rnn):
         monkeypatch.setattr(mod, "fused", lambda x: True)
         monkeypatch.setattr(mod, "launch", launch)
     return calls

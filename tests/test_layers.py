@@ -1,4 +1,4 @@
-"""rnnlab.layers: Linear, Embedding and Dropout (values, shapes, gradients, bad input)."""
+"""rnnlab.nn.layers: Linear, Embedding and Dropout (values, shapes, gradients, bad input)."""
 import numpy as np
 import pytest
 

@@ -9,7 +9,7 @@ import rnnlab
 from _helpers import close as _close, to_np as _np
 from rnnlab import LSTM, LSTMCell, assert_gradients_close, check_module, interop
 from rnnlab.gradcheck import numerical_gradient, relative_error
-from rnnlab.lstm import lstm_step_backward, lstm_step_forward
+from rnnlab.nn.recurrent.lstm import lstm_step_backward, lstm_step_forward
 
 T, N, D, H = 4, 3, 3, 4
 

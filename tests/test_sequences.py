@@ -1,4 +1,4 @@
-"""Variable-length batches: rnnlab.sequences (check_lengths, lengths_to_mask, pad_sequences, Packing,
+"""Variable-length batches: rnnlab.nn.sequences (check_lengths, lengths_to_mask, pad_sequences, Packing,
 reverse_time), the masking invariants of RNN/LSTM/GRU given ``lengths`` (one and two directions),
 bad ``lengths``, and the losses over padded batches. Equality with PyTorch on packed sequences is in
 test_bidirectional.py (its matrix has unidirectional rows with and without lengths)."""
@@ -8,7 +8,7 @@ import pytest
 import rnnlab
 from _helpers import to_np as _np
 from rnnlab import GRU, LSTM, RNN
-from rnnlab.sequences import Packing, check_lengths, lengths_to_mask, pad_sequences, reverse_time
+from rnnlab.nn.sequences import Packing, check_lengths, lengths_to_mask, pad_sequences, reverse_time
 
 T, N, D, H = 7, 4, 3, 4
 LENGTHS = [3, 7, 1, 5]  # unsorted, one equal to T, one of length 1; every other column has padding
@@ -178,7 +178,7 @@ def test_lengths_not_integers(cls, lengths, dtype):
         cls(D, H)(_x(5, 3, D), None, lengths)
 
 
-# --------------------------------------------------------------------------- rnnlab.sequences
+# --------------------------------------------------------------------------- rnnlab.nn.sequences
 @pytest.mark.parametrize("lengths", [[3, 1, 2], (2, 3, 1), np.array([1, 2, 3]), np.array([3, 3, 1], np.int32),
                                      np.array([2, 1, 3], np.uint8)], ids=["list", "tuple", "sorted", "int32", "uint8"])
 def test_check_lengths_accepts_lists_and_arrays_in_any_order(lengths):

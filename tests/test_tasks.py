@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from rnnlab import tasks
+from rnnlab.course import tasks
 
 
 def test_adding_problem_targets_and_markers():

@@ -11,12 +11,10 @@ import numpy as np
 from .. import backend
 from ..checks import check_int_array
 from ..data import CharVocab
-from ..functional import softmax
-from ..layers import Embedding, Linear
+from ..nn.functional import softmax
+from ..nn.layers import Embedding, Linear
 from ..module import Module, no_grad
-from ..gru import GRU
-from ..lstm import LSTM
-from ..recurrent import RNN
+from ..nn.recurrent import GRU, LSTM, RNN
 
 #: Recurrent layers a CharLM can use, by name.
 RECURRENT = {"rnn": RNN, "lstm": LSTM, "gru": GRU}

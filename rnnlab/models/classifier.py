@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend import array_module
-from ..layers import Dropout, Embedding, Linear
-from ..lstm import LSTM
+from ..nn.layers import Dropout, Embedding, Linear
+from ..nn.recurrent import LSTM
 from ..module import Module
-from ..pooling import SequencePool
+from ..nn.pooling import SequencePool
 from .charlm import RECURRENT
 
 POOLS = ("last", "mean", "max")

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend
+from .. import backend
 
 
 def _layers(module):
     """The parameter-name suffixes of every layer and direction (``l0``, ``l0_reverse``, ...)."""
-    from .recurrent import RecurrentBase
+    from .recurrent.base import RecurrentBase
 
     if not isinstance(module, RecurrentBase):
         raise TypeError(f"expected an rnnlab RNN, LSTM or GRU, got {type(module).__name__}")
@@ -69,7 +69,7 @@ def forget_bias_(module, value: float = 1.0):
 
     (In PyTorch's two-vector form that is ``bias_ih + bias_hh`` summing to ``value`` on those rows.)
     """
-    from .lstm import LSTM
+    from .recurrent.lstm import LSTM
 
     if not isinstance(module, LSTM):
         raise TypeError(f"forget_bias_ applies to rnnlab.LSTM, got {type(module).__name__}")

@@ -4,7 +4,7 @@ These follow the equations as a first derivation would: a separate matrix produc
 per gate and per step, and weight gradients summed step by step. They compute
 exactly what :class:`rnnlab.RNN`, :class:`rnnlab.LSTM` and :class:`rnnlab.GRU`
 compute (one layer, with bias, zero initial state), and exist so the benchmark
-(:mod:`rnnlab.bench`) can show what the fast layers' techniques buy. The tests
+(:mod:`rnnlab.course.bench`) can show what the fast layers' techniques buy. The tests
 check that both agree.
 
 Each function takes ``x`` (T, N, D), the layer's ``params`` dict (keys ``*_l0``)
@@ -14,9 +14,9 @@ run on CuPy arrays too: the benchmark's "straightforward GPU port".
 """
 from __future__ import annotations
 
-from .backend import array_module
-from .cells import rnn_step_backward, rnn_step_forward
-from .functional import sigmoid
+from ..backend import array_module
+from ..nn.recurrent.rnn import rnn_step_backward, rnn_step_forward
+from ..nn.functional import sigmoid
 
 
 def naive_rnn(x, params, dout):

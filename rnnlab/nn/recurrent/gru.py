@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
-from .backend import array_module, fused, launch
-from .cells import CellBase, init_uniform
-from .functional import sigmoid
-from .recurrent import RecurrentBase
+from ... import kernels
+from ...backend import array_module, fused, launch
+from .base import CellBase, RecurrentBase, init_uniform
+from ..functional import sigmoid
 
 
 def gru_pointwise_forward(zx, zh, h_prev, h, hn, b_hn=None):
@@ -127,7 +126,7 @@ def gru_step_backward(dh, cache):
 
 def gru_layer_forward(x, h0, W_xh, W_hh, b_h, b_hn, frozen=None):
     """One GRU layer over a sequence: x (T, N, D), h0 (N, H); ``frozen`` as in
-    :func:`rnnlab.recurrent.rnn_layer_forward`.
+    :func:`rnnlab.nn.recurrent.rnn.rnn_layer_forward`.
 
     Returns
     -------
@@ -154,7 +153,7 @@ def gru_layer_forward(x, h0, W_xh, W_hh, b_h, b_hn, frozen=None):
 
 def gru_layer_backward(dout, dh_n, x, hs, gates, hns, W_xh, W_hh, record=None, frozen=None):
     """BPTT through one GRU layer. Returns ``dx, dh0, dW_xh, dW_hh, db_h, db_hn``; ``record`` as in
-    :func:`rnnlab.recurrent.rnn_layer_backward`."""
+    :func:`rnnlab.nn.recurrent.rnn.rnn_layer_backward`."""
     xp = array_module(dout)
     T, N, H = dout.shape
     dzx, dzh = xp.empty_like(gates), xp.empty_like(gates)

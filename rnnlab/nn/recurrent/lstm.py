@@ -7,11 +7,10 @@ functions (for reading) and the sequence layer (for speed) both call.
 """
 from __future__ import annotations
 
-from . import kernels
-from .backend import array_module, fused, launch
-from .cells import CellBase
-from .functional import sigmoid
-from .recurrent import RecurrentBase
+from ... import kernels
+from ...backend import array_module, fused, launch
+from .base import CellBase, RecurrentBase
+from ..functional import sigmoid
 
 
 def lstm_pointwise_forward(z, c_prev, c, tanh_c, h, zh=None):
@@ -121,7 +120,7 @@ def lstm_step_backward(dh, dc, cache):
 
 def lstm_layer_forward(x, h0, c0, W_xh, W_hh, b_h, frozen=None):
     """One LSTM layer over a sequence: x (T, N, D), h0 and c0 (N, H); ``frozen`` as in
-    :func:`rnnlab.recurrent.rnn_layer_forward`.
+    :func:`rnnlab.nn.recurrent.rnn.rnn_layer_forward`.
 
     Returns
     -------
@@ -151,7 +150,7 @@ def lstm_layer_forward(x, h0, c0, W_xh, W_hh, b_h, frozen=None):
 
 def lstm_layer_backward(dout, dh_n, dc_n, x, hs, cs, gates, tanh_cs, W_xh, W_hh, record=None, frozen=None):
     """BPTT through one LSTM layer. Returns ``dx, dh0, dc0, dW_xh, dW_hh, db_h``; ``record`` as in
-    :func:`rnnlab.recurrent.rnn_layer_backward`."""
+    :func:`rnnlab.nn.recurrent.rnn.rnn_layer_backward`."""
     xp = array_module(dout)
     T, N, H = dout.shape
     dz = xp.empty_like(gates)
@@ -182,7 +181,7 @@ class LSTMCell(CellBase):
     r"""An LSTM cell as a module, like ``torch.nn.LSTMCell``: ``forward(x, (h, c)) -> (h', c')``.
 
     ``backward(dh, dc=None)`` returns ``(dx, (dh_prev, dc_prev))``, one step at a time
-    (see :class:`rnnlab.cells.CellBase`).
+    (see :class:`rnnlab.nn.recurrent.base.CellBase`).
 
     Attributes
     ----------

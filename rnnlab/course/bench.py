@@ -1,4 +1,4 @@
-"""Benchmarks: ``python -m rnnlab.bench rnn|lstm|gru|all`` prints fwd+bwd times against PyTorch and a naive loop.
+"""Benchmarks: ``python -m rnnlab.course.bench rnn|lstm|gru|all`` prints fwd+bwd times against PyTorch and a naive loop.
 
 Every implementation is timed interleaved in the same run (round-robin over
 repeats), so a machine that slows down mid-run slows all of them alike. The
@@ -26,11 +26,9 @@ import time
 
 import numpy as np
 
-from . import backend
-from .gru import GRU
-from .lstm import LSTM
+from .. import backend
+from ..nn.recurrent import GRU, LSTM, RNN
 from .naive import NAIVE
-from .recurrent import RNN
 
 LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
@@ -74,7 +72,7 @@ def _cases(kind: str, N: int, T: int, D: int, H: int, device: str):
         return cases
     if device == "cuda" and not torch.cuda.is_available():
         return cases  # a CPU-only torch build: no cuDNN to compare with
-    from .interop import to_torch
+    from ..interop import to_torch
 
     tdev = "cuda" if device == "cuda" else "cpu"
     tm = to_torch(layer.to("cpu")).to(tdev)
@@ -134,7 +132,7 @@ def format_table(rows: list[dict], kind: str, device: str = "cpu") -> str:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m rnnlab.bench", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m rnnlab.course.bench", description=__doc__.splitlines()[0])
     ap.add_argument("kind", nargs="?", default="all", choices=[*LAYERS, "all"], help="which layer to benchmark")
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--repeats", type=int, default=7)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend
+from .. import backend
 
 
 def check_lengths(lengths, T: int, N: int) -> np.ndarray:

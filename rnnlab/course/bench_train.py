@@ -1,4 +1,4 @@
-"""Training benchmarks: ``python -m rnnlab.bench_train`` prints ratios measured in one run.
+"""Training benchmarks: ``python -m rnnlab.course.bench_train`` prints ratios measured in one run.
 
 * ``fit`` against the same steps written by hand (what the loop itself costs);
 * length-bucketed against randomly composed batches of variable-length sequences (what
@@ -8,7 +8,7 @@
   the CPU, for the LSTM and the GRU.
 
 Cases are timed interleaved (round-robin over repeats), medians reported; nothing here
-is asserted in tests. See :mod:`rnnlab.bench` for the layers alone.
+is asserted in tests. See :mod:`rnnlab.course.bench` for the layers alone.
 """
 from __future__ import annotations
 
@@ -19,12 +19,12 @@ import time
 
 import numpy as np
 
-from . import backend
-from .data import BucketBatches, CharVocab
-from .losses import cross_entropy
-from .models import CharLM, SequenceClassifier
-from .optim import Adam, clip_grad_norm
-from .train import fit
+from .. import backend
+from ..data import BucketBatches, CharVocab
+from ..losses import cross_entropy
+from ..models import CharLM, SequenceClassifier
+from ..optim import Adam, clip_grad_norm
+from ..train import fit
 
 
 def _interleaved(cases: dict, repeats: int) -> dict:
@@ -127,10 +127,10 @@ def charlm_step(cell: str, repeats: int = 7, H: int = 256, N: int = 32, T: int =
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m rnnlab.bench_train", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m rnnlab.course.bench_train", description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args(argv)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see rnnlab.bench
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see rnnlab.course.bench
     print(time.strftime("%Y-%m-%d %H:%M %Z"), f"numpy {np.__version__}, {os.cpu_count()} cores")
     t = fit_overhead(args.repeats)
     print(f"fit vs hand-written loop, GRU classifier, one epoch: {1e3 * t['fit']:.1f} ms vs "

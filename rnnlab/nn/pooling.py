@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import array_module
-from .checks import check_float_array, check_shape
-from .module import Module
+from ..backend import array_module
+from ..checks import check_float_array, check_shape
+from ..module import Module
 from .sequences import Packing
 
 MODES = ("last", "mean", "max")

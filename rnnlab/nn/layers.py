@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import backend
-from .checks import check_float_array, check_int_array, check_shape
-from .module import Module
+from .. import backend
+from ..checks import check_float_array, check_int_array, check_shape
+from ..module import Module
 
 
 class Linear(Module):

@@ -1,9 +1,10 @@
-"""Recurrent layers over whole sequences, with hand-written backpropagation through time.
+"""What every recurrent module shares: PyTorch's parameter initialisation, the one-step
+cells' machinery (:class:`CellBase`) and the sequence layers' machinery (:class:`RecurrentBase`:
+constructor arguments, input checks, ``batch_first``, stacked layers and directions, padding,
+dropout between layers). Each architecture (:mod:`.rnn`, :mod:`.lstm`, :mod:`.gru`) supplies
+one step and one layer's forward and backward over time.
 
-:class:`RecurrentBase` holds what RNN, LSTM and GRU share (PyTorch's constructor
-arguments, input checks, ``batch_first``, the stack of layers, dropout between
-layers); each architecture supplies one layer's forward and backward over time.
-This module also holds the vanilla :class:`RNN`. What makes them fast:
+What makes the sequence layers fast:
 
 * the input projection :math:`x_t W_{xh}^\\top + b_h` of *all* time steps is one
   matrix product, written straight into the preallocated state buffer;
@@ -17,113 +18,74 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
-from .backend import array_module, fused, launch
-from .cells import init_uniform
-from .checks import check_float_array, check_shape
-from .functional import activation
-from .layers import dropout_mask
-from .module import Module
-from .sequences import Packing, reverse_time
+from ... import backend
+from ...backend import array_module
+from ...checks import check_float_array, check_shape
+from ...module import Module
+from ..layers import dropout_mask
+from ..sequences import Packing, reverse_time
 
 
-def rnn_pointwise_forward(a, ah, nonlinearity: str) -> None:
-    r"""The elementwise part of an RNN step in place: :math:`a \leftarrow \phi(a + a_h)`
-    (one fused kernel on the GPU).
+def init_uniform(shape, hidden_size: int, dtype):
+    """PyTorch's default for recurrent weights: U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+    k = 1.0 / np.sqrt(hidden_size)
+    return backend.rng().uniform(-k, k, shape).astype(dtype)
 
-    a : array, shape (N, H), the input projection, overwritten with :math:`h_t`;
-    ah : array, shape (N, H), the recurrent product :math:`h_{t-1} W_{hh}^\top`.
+
+class CellBase(Module):
+    """What the one-step cells share: parameters ``W_xh`` (G*H, D), ``W_hh`` (G*H, H), ``b_h`` (G*H,),
+    input checks, and a stack of per-step caches.
+
+    Calling a cell repeatedly saves one step per call on the tape; ``backward`` consumes
+    them in reverse order, which is exactly backpropagation through time. Under
+    :func:`rnnlab.no_grad` nothing is saved, so step-by-step inference runs in constant
+    memory.
     """
-    f, _ = activation(nonlinearity)
-    if fused(a):
-        launch(kernels.RNN_FORWARD[nonlinearity], ah, a)
-        return
-    a += ah
-    f(a, out=a)
 
+    gates = 1
 
-def rnn_pointwise_backward(dh, delta, dout) -> None:
-    r"""The elementwise part of an RNN step's backward, in place (one fused kernel on the GPU):
-    ``dh += dout`` (now :math:`\partial L/\partial h_t`), then ``delta *= dh``, turning
-    :math:`\phi'(a_t)` into :math:`\partial L/\partial a_t`. All arrays (N, H).
-    """
-    if fused(dh):
-        launch(kernels.RNN_BACKWARD_DOUT, dout, dh, delta)
-        return
-    dh += dout
-    delta *= dh
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        G, H = self.gates, hidden_size
+        self.add_param("W_xh", init_uniform((G * H, input_size), H, dtype))
+        self.add_param("W_hh", init_uniform((G * H, H), H, dtype))
+        if bias:
+            self.add_param("b_h", init_uniform((G * H,), H, dtype))
 
+    def _check_step(self, x, states: dict):
+        """Check ``x`` (N, input_size) and each named state (N, hidden_size); None becomes zeros."""
+        W_hh = self.params["W_hh"]
+        check_float_array("x", x, ndim=2, like=W_hh, last=self.input_size, shape_desc="(N, input_size)")
+        shape = (x.shape[0], self.hidden_size)
+        out = []
+        for name, s in states.items():
+            if s is None:
+                s = backend.array_module(x).zeros(shape, x.dtype)
+            check_shape(name, s, shape, like=W_hh)
+            out.append(s)
+        return out
 
-def rnn_layer_forward(x, h0, W_xh, W_hh, b_h, nonlinearity: str, frozen=None):
-    """Run one RNN layer over a sequence.
+    def _pop(self, **upstream):
+        """The saved step of the latest forward not yet backpropagated, after checking the
+        upstream gradients' shapes (None is allowed: an unused output)."""
+        shape = (self._batch_size(self.saved(pop=False)), self.hidden_size)
+        for name, g in upstream.items():
+            if g is not None:
+                check_shape(name, g, shape, like=self.params["W_hh"])
+        return self.saved()
 
-    Parameters
-    ----------
-    x : array, shape (T, N, D)
-    h0 : array, shape (N, H)
-    W_xh : (H, D), W_hh : (H, H), b_h : (H,) or None
-    frozen : bool array, shape (T, N, 1), optional
-        True where step ``t`` is past the end of sequence ``n``: its state is carried unchanged
-        (:class:`rnnlab.sequences.Packing`).
+    @staticmethod
+    def _batch_size(cache) -> int:
+        return cache[0].shape[0]  # every step cache starts with the step's input x (N, D)
 
-    Returns
-    -------
-    hs : array, shape (T + 1, N, H)
-        ``hs[0] = h0`` and ``hs[1:]`` the outputs; kept for the backward pass.
-    """
-    xp = array_module(x)
-    T, N, D = x.shape
-    H = W_hh.shape[0]
-    hs = xp.empty((T + 1, N, H), dtype=x.dtype)
-    hs[0] = h0
-    # Input projection of every step in one product, written into hs[1:].
-    xp.matmul(x.reshape(T * N, D), W_xh.T, out=hs[1:].reshape(T * N, H))
-    if b_h is not None:
-        hs[1:] += b_h
-    W_hhT, tmp = W_hh.T, xp.empty((N, H), dtype=x.dtype)
-    for t in range(T):  # the sequential part: h_t = f(a_t + h_{t-1} W_hh^T)
-        xp.matmul(hs[t], W_hhT, out=tmp)
-        rnn_pointwise_forward(hs[t + 1], tmp, nonlinearity)
-        if frozen is not None:
-            xp.copyto(hs[t + 1], hs[t], where=frozen[t])
-    return hs
+    def _add_grads(self, **grads) -> None:
+        for k, g in grads.items():
+            if g is not None:
+                self.grads[k] += g
 
-
-def rnn_layer_backward(dout, dh_n, x, hs, W_xh, W_hh, nonlinearity: str, record=None, frozen=None):
-    """BPTT through one RNN layer.
-
-    Parameters
-    ----------
-    dout : array, shape (T, N, H), gradient w.r.t. the outputs ``hs[1:]``
-    dh_n : array, shape (N, H), or None, gradient w.r.t. the final state
-    x, hs : the forward's input and state buffer
-    record : array, shape (T, N, H), optional
-        If given, filled with :math:`\\partial L/\\partial h_t` for every step (see ``record_state_grads``).
-    frozen : as in :func:`rnn_layer_forward`; frozen steps pass the gradient through unchanged.
-
-    Returns
-    -------
-    dx : (T, N, D), dh0 : (N, H), dW_xh : (H, D), dW_hh : (H, H), db_h : (H,)
-    """
-    xp = array_module(dout)
-    T, N, H = dout.shape
-    _, df = activation(nonlinearity)
-    delta = df(hs[1:], out=xp.empty_like(dout))  # phi'(a_t) for all steps; becomes delta_t in place
-    dh = xp.zeros((N, H), dtype=dout.dtype) if dh_n is None else dh_n.copy()
-    for t in range(T - 1, -1, -1):  # dh = dL/dh_t from above and from the future
-        rnn_pointwise_backward(dh, delta[t], dout[t])
-        if record is not None:
-            record[t] = dh
-        if frozen is None:
-            xp.matmul(delta[t], W_hh, out=dh)  # dL/dh_{t-1} through W_hh
-        else:
-            xp.copyto(delta[t], 0, where=frozen[t])
-            xp.copyto(dh, delta[t] @ W_hh, where=~frozen[t])
-    d2 = delta.reshape(T * N, H)
-    dW_hh = d2.T @ hs[:-1].reshape(T * N, H)
-    dW_xh = d2.T @ x.reshape(T * N, -1)
-    dx = (d2 @ W_xh).reshape(x.shape)
-    return dx, dh, dW_xh, dW_hh, d2.sum(axis=0)
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}"
 
 
 class RecurrentBase(Module):
@@ -136,7 +98,7 @@ class RecurrentBase(Module):
 
     * ``_layer_forward(key, x, state0, frozen) -> (out, final_state, cache)`` with ``x`` of shape
       (T, N, in_l), ``out`` (T, N, H), states as tuples of (N, H) arrays, and ``frozen`` the
-      padding mask of :class:`rnnlab.sequences.Packing` or None;
+      padding mask of :class:`rnnlab.nn.sequences.Packing` or None;
     * ``_layer_backward(key, dout, d_final, x, cache, record, frozen) -> (dx, d_state0)``, adding the
       parameter gradients into ``self.grads`` and, when ``record`` is an array, writing
       :math:`\\partial L/\\partial h_t` of every step into it.
@@ -166,7 +128,7 @@ class RecurrentBase(Module):
         self.dropout, self.bidirectional = dropout, bool(bidirectional)
         self.num_directions = 2 if bidirectional else 1
         self.record_state_grads, self.state_grads = False, None
-        self.packing = None  # the padding of the last forward (rnnlab.sequences.Packing), if any
+        self.packing = None  # the padding of the last forward (rnnlab.nn.sequences.Packing), if any
         G, H = self.gates, hidden_size
         for l, key in self._keys():
             d_in = input_size if l == 0 else hidden_size * self.num_directions
@@ -351,60 +313,3 @@ class RecurrentBase(Module):
         if self.bidirectional:
             s += ", bidirectional=True"
         return s
-
-
-class RNN(RecurrentBase):
-    r"""Multi-layer vanilla RNN, a drop-in for ``torch.nn.RNN``.
-
-    .. math:: h_t^{(l)} = \phi\big(W_{xh}^{(l)} h_t^{(l-1)} + W_{hh}^{(l)} h_{t-1}^{(l)} + b_h^{(l)}\big),
-              \qquad h_t^{(0)} = x_t
-
-    Derived in the chapters "Sequences and the vanilla RNN" and "Backpropagation through time".
-
-    Parameters
-    ----------
-    input_size, hidden_size : int
-    num_layers : int, default 1
-    nonlinearity : ``'tanh'`` (default) or ``'relu'``
-    bias : bool, default True
-    batch_first : bool, default False
-        Inputs and outputs are (N, T, ...) instead of (T, N, ...).
-    dropout : float, default 0
-        Dropout on the outputs of every layer but the last, in training mode only.
-    bidirectional : bool, default False
-        Add a second layer reading the sequence backwards; outputs are concatenated (PyTorch's layout).
-    dtype : parameter dtype, float32 by default
-
-    Attributes
-    ----------
-    params : for each layer ``l``: ``W_xh_l{l}`` (hidden_size, in_l), ``W_hh_l{l}`` (hidden_size, hidden_size),
-        ``b_h_l{l}`` (hidden_size,), where ``in_0 = input_size`` and ``in_l = hidden_size`` after.
-        PyTorch keeps two bias vectors (``bias_ih``, ``bias_hh``) whose sum is ``b_h``; see :mod:`rnnlab.interop`.
-
-    ``forward(x, h0=None) -> (output, h_n)`` and ``backward(d_output, d_h_n=None) -> (dx, dh0)``,
-    with the shapes of :meth:`RecurrentBase.forward` and :meth:`RecurrentBase.backward`.
-    """
-
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, dtype=np.float32):
-        activation(nonlinearity)
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
-        self.nonlinearity = nonlinearity
-
-    def _layer_forward(self, key, x, state0, frozen=None):
-        p = self.params
-        hs = rnn_layer_forward(x, state0[0], p[f"W_xh_{key}"], p[f"W_hh_{key}"], p.get(f"b_h_{key}"),
-                               self.nonlinearity, frozen)
-        return hs[1:], (hs[-1],), hs
-
-    def _layer_backward(self, key, dout, d_final, x, hs, record=None, frozen=None):
-        p = self.params
-        dx, dh0, dW_xh, dW_hh, db_h = rnn_layer_backward(dout, d_final[0], x, hs, p[f"W_xh_{key}"], p[f"W_hh_{key}"],
-                                                         self.nonlinearity, record, frozen)
-        self._add_grads(key, dW_xh, dW_hh, db_h)
-        return dx, (dh0,)
-
-    def extra_repr(self):
-        s = super().extra_repr()
-        return s + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")

@@ -4,7 +4,7 @@ Each takes its array module from its input, so it runs wherever the data is.
 """
 from __future__ import annotations
 
-from .backend import array_module
+from ..backend import array_module
 
 
 def sigmoid(x, out=None):
