@@ -114,6 +114,21 @@ def rng() -> np.random.Generator:
     return _rng
 
 
+def rng_state() -> dict:
+    """The state of the global generator (JSON-serialisable), to save with a training
+    checkpoint: restoring it with :func:`set_rng_state` makes dropout masks and samples after
+    a resume the same as in an uninterrupted run."""
+    return _rng.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore a state returned by :func:`rng_state`."""
+    global _rng
+    g = np.random.default_rng()
+    g.bit_generator.state = state
+    _rng = g
+
+
 def uniform(xp, shape, dtype):
     """Uniform [0, 1) samples on the device of ``xp``, drawn from the seeded generator.
 

@@ -202,3 +202,44 @@ def test_fit_bad_input():
         EarlyStopping(patience=0)
     with pytest.raises(ValueError, match=r"mode must be one of \('min', 'max'\), got 'up'"):
         BestCheckpoint("x.npz", mode="up")
+
+
+class DropoutRegressor(Regressor):
+    """The regressor with dropout on the final state: its masks come from rnnlab's generator."""
+
+    def __init__(self):
+        super().__init__()
+        self.drop = rnnlab.Dropout(0.3)
+
+    def forward(self, x):
+        _, (h, _) = self.rnn(x)
+        return self.head(self.drop(h[0]))
+
+    def backward(self, dy):
+        return self.rnn.backward(None, (self.drop.backward(self.head.backward(dy))[None], None))[0]
+
+
+def test_a_run_with_dropout_resumes_bit_exactly_with_the_generator_state(tmp_path):
+    batches = _sine_batches(4, 5)
+
+    def start():
+        rnnlab.seed(21)
+        model = DropoutRegressor()
+        return model, Adam(model.parameters(), lr=1e-2)
+
+    model, opt = start()
+    whole = fit(model, batches, loss=mse, epochs=2, optimizer=opt, progress=False)
+
+    first, opt1 = start()
+    hist = fit(first, batches, loss=mse, epochs=1, optimizer=opt1, progress=False)
+    first.save(tmp_path / "m.npz")
+    saved = opt1.state_dict(), rnnlab.backend.rng_state()
+    rnnlab.seed(999)  # anything drawn in between must not matter
+    resumed = DropoutRegressor().load(tmp_path / "m.npz")
+    opt2 = Adam(resumed.parameters(), lr=1e-2)
+    opt2.load_state_dict(saved[0])
+    rnnlab.backend.set_rng_state(saved[1])
+    fit(resumed, batches, loss=mse, epochs=1, optimizer=opt2, history=hist, progress=False)
+    assert hist.step_loss == whole.step_loss
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(resumed.state_dict()[k], v)
