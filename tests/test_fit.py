@@ -111,32 +111,46 @@ def test_fit_equals_a_hand_written_loop_bit_exactly():
         np.testing.assert_array_equal(ours.state_dict()[k], v, err_msg=k)
 
 
-def test_a_seeded_run_reproduces_and_a_resumed_run_continues_bit_exactly(tmp_path):
-    batches = _classification_batches(3, 6)
+def _assert_same_weights(a, b):
+    for k, v in a.state_dict().items():
+        np.testing.assert_array_equal(b.state_dict()[k], v, err_msg=k)
 
+
+def _check_resume(make_model, batches, loss, seed, path, epochs=3, with_rng_state=True):
+    """Train ``epochs`` epochs in one go, then 1 epoch, a checkpoint (model, optimiser and, if
+    asked, the generator's state), a fresh process-like restart, and the remaining epochs:
+    both must give the same losses and weights, bit for bit."""
     def start():
-        rnnlab.seed(11)
-        model = Classifier()
+        rnnlab.seed(seed)
+        model = make_model()
         return model, Adam(model.parameters(), lr=1e-2)
 
     model, opt = start()
-    whole = fit(model, batches, loss=cross_entropy, epochs=3, optimizer=opt, progress=False)
-    again, opt2 = start()
-    fit(again, batches, loss=cross_entropy, epochs=3, optimizer=opt2, progress=False)
-    for k, v in model.state_dict().items():
-        np.testing.assert_array_equal(again.state_dict()[k], v)
-
-    first, opt3 = start()
-    hist = fit(first, batches, loss=cross_entropy, epochs=1, optimizer=opt3, progress=False)
-    first.save(tmp_path / "model.npz")
-    opt_state = opt3.state_dict()
-    resumed = Classifier().load(tmp_path / "model.npz")
-    opt4 = Adam(resumed.parameters(), lr=1e-2)
-    opt4.load_state_dict(opt_state)
-    fit(resumed, batches, loss=cross_entropy, epochs=2, optimizer=opt4, history=hist, progress=False)
+    whole = fit(model, batches, loss=loss, epochs=epochs, optimizer=opt, progress=False)
+    first, opt1 = start()
+    hist = fit(first, batches, loss=loss, epochs=1, optimizer=opt1, progress=False)
+    first.save(path)
+    opt_state, rng_state = opt1.state_dict(), rnnlab.backend.rng_state()
+    rnnlab.seed(999)  # anything drawn in between must not matter
+    resumed = make_model().load(path)
+    opt2 = Adam(resumed.parameters(), lr=1e-2)
+    opt2.load_state_dict(opt_state)
+    if with_rng_state:
+        rnnlab.backend.set_rng_state(rng_state)
+    fit(resumed, batches, loss=loss, epochs=epochs - 1, optimizer=opt2, history=hist, progress=False)
     assert hist.step_loss == whole.step_loss
-    for k, v in model.state_dict().items():
-        np.testing.assert_array_equal(resumed.state_dict()[k], v)
+    _assert_same_weights(model, resumed)
+    return model
+
+
+def test_a_seeded_run_reproduces_and_a_resumed_run_continues_bit_exactly(tmp_path):
+    batches = _classification_batches(3, 6)
+    model = _check_resume(Classifier, batches, cross_entropy, 11, tmp_path / "m.npz")
+    rnnlab.seed(11)
+    again = Classifier()
+    fit(again, batches, loss=cross_entropy, epochs=3, optimizer=Adam(again.parameters(), lr=1e-2),
+        progress=False)
+    _assert_same_weights(model, again)
 
 
 def test_evaluate_weights_batches_by_their_targets():
@@ -220,26 +234,7 @@ class DropoutRegressor(Regressor):
 
 
 def test_a_run_with_dropout_resumes_bit_exactly_with_the_generator_state(tmp_path):
-    batches = _sine_batches(4, 5)
-
-    def start():
-        rnnlab.seed(21)
-        model = DropoutRegressor()
-        return model, Adam(model.parameters(), lr=1e-2)
-
-    model, opt = start()
-    whole = fit(model, batches, loss=mse, epochs=2, optimizer=opt, progress=False)
-
-    first, opt1 = start()
-    hist = fit(first, batches, loss=mse, epochs=1, optimizer=opt1, progress=False)
-    first.save(tmp_path / "m.npz")
-    saved = opt1.state_dict(), rnnlab.backend.rng_state()
-    rnnlab.seed(999)  # anything drawn in between must not matter
-    resumed = DropoutRegressor().load(tmp_path / "m.npz")
-    opt2 = Adam(resumed.parameters(), lr=1e-2)
-    opt2.load_state_dict(saved[0])
-    rnnlab.backend.set_rng_state(saved[1])
-    fit(resumed, batches, loss=mse, epochs=1, optimizer=opt2, history=hist, progress=False)
-    assert hist.step_loss == whole.step_loss
-    for k, v in model.state_dict().items():
-        np.testing.assert_array_equal(resumed.state_dict()[k], v)
+    _check_resume(DropoutRegressor, _sine_batches(4, 5), mse, 21, tmp_path / "m.npz", epochs=2)
+    with pytest.raises(AssertionError):  # without the generator's state, the masks differ
+        _check_resume(DropoutRegressor, _sine_batches(4, 5), mse, 21, tmp_path / "m.npz", epochs=2,
+                      with_rng_state=False)
