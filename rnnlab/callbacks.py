@@ -58,13 +58,17 @@ class EarlyStopping(_Monitor):
             raise ValueError(f"patience must be a positive integer, got {patience!r}")
         self.patience, self.restore_best = patience, restore_best
         self.best_state, self.stopped_epoch = None, None
+        self.wait = 0  # epochs since the last improvement: counted here, so a continued run
+        #                (fit numbers its epochs from 0 again) and a nan value both work
 
     def on_epoch_end(self, epoch, history, model) -> bool:
-        if self._improved(history, epoch):
+        if self._improved(history, epoch):  # a nan never improves
+            self.wait = 0
             if self.restore_best:
                 self.best_state = model.state_dict()
             return False
-        if epoch - self.best_epoch >= self.patience:
+        self.wait += 1
+        if self.wait >= self.patience:
             self.stopped_epoch = epoch
             return True
         return False

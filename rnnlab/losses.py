@@ -92,8 +92,10 @@ def cross_entropy(logits, targets, *, mask=None, ignore_index: int | None = None
     d = xp.exp(logp)
     d[rows, flat] -= 1
     d *= wf[:, None]
-    loss, d = _reduce(per_token.reshape(targets.shape), d.reshape(logits.shape), float(w.sum()),
-                      reduction)
+    total = float(w.sum())
+    if reduction == "mean" and total == 0:
+        raise ValueError("the real tokens' class weights sum to 0: their weighted mean is undefined")
+    loss, d = _reduce(per_token.reshape(targets.shape), d.reshape(logits.shape), total, reduction)
     return loss, d
 
 

@@ -26,6 +26,7 @@ The calling protocol, the same for every module:
 from __future__ import annotations
 
 import json
+import os
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -73,6 +74,9 @@ class Module:
         elif isinstance(value, (list, tuple)) and any(isinstance(v, Module) for v in value):
             raise TypeError(f"{name}: a {type(value).__name__} of modules is not registered (its "
                             f"parameters would be missed); use rnnlab.ModuleList({name}) instead")
+        elif isinstance(value, dict) and any(isinstance(v, Module) for v in value.values()):
+            raise TypeError(f"{name}: a dict of modules is not registered (its parameters would "
+                            f"be missed); use rnnlab.ModuleDict({name}) instead")
         elif name in self._modules:
             del self._modules[name]
         object.__setattr__(self, name, value)
@@ -215,9 +219,19 @@ class Module:
         ``dtype``), or None when a checkpoint holds weights only. A model sets ``self.config``."""
         return getattr(self, "config", None)
 
+    #: configuration keys a checkpoint may differ in (they do not change what the weights mean)
+    free_config_keys: tuple[str, ...] = ("dropout",)
+
     def check_checkpoint_config(self, config: dict, path) -> None:
-        """Refuse a checkpoint whose stored configuration cannot fit this module although the
-        shapes do (a model with a vocabulary checks it here). Shapes are checked on loading."""
+        """Refuse a checkpoint configured differently from this module (a pooling mode, a
+        vocabulary: the shapes may fit while the weights mean something else), except in
+        :attr:`free_config_keys`. Shapes are checked on loading."""
+        own = self.checkpoint_config() or {}
+        keys = sorted((set(config) | set(own)) - set(self.free_config_keys))
+        differ = [k for k in keys if config.get(k) != own.get(k)]
+        if differ:
+            raise ValueError(f"{path} holds a model configured differently: " + "; ".join(
+                f"{k}: checkpoint {config.get(k)!r}, this model {own.get(k)!r}" for k in differ))
 
     @classmethod
     def from_config(cls, config: dict, dtype) -> "Module":
@@ -313,8 +327,10 @@ class Module:
 
 def write_npz(path, arrays: dict) -> None:
     """``np.savez`` to exactly ``path`` (``np.savez`` itself appends ``.npz`` to a bare name)."""
-    with open(path, "wb") as f:
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as f:  # written aside and renamed: a crash never leaves half a file
         np.savez(f, **arrays)
+    os.replace(tmp, path)
 
 
 META = "__meta__"  # the checkpoint entry holding class, configuration and dtype as JSON
@@ -404,8 +420,11 @@ class Sequential(ModuleList):
         return x
 
     def backward(self, dy):
+        self.saved(pop=False)  # popped once the last module has accepted dy
+        modules = list(reversed(self._modules.values()))
+        dy = modules[0].backward(dy)
         self.saved()
-        for m in reversed(self._modules.values()):
+        for m in modules[1:]:
             dy = m.backward(dy)
         return dy
 
@@ -422,8 +441,8 @@ class ModuleDict(Module):
         if not isinstance(key, str) or not key.isidentifier():
             raise ValueError(f"ModuleDict keys must be identifiers (they become parameter names), "
                              f"got {key!r}")
-        if hasattr(type(self), key):
-            raise ValueError(f"ModuleDict key {key!r} would hide the method of that name")
+        if key not in self._modules and hasattr(self, key):
+            raise ValueError(f"ModuleDict key {key!r} would hide the attribute of that name")
         if not isinstance(module, Module):
             raise TypeError(f"ModuleDict holds modules, got a {type(module).__name__} for {key!r}")
         setattr(self, key, module)

@@ -94,9 +94,14 @@ def _unpack(batch, device):
 
 
 def _count(target) -> int:
-    """How many targets a batch holds, to weight its mean loss."""
+    """How many real targets a batch holds, to weight its mean loss: integer targets below 0
+    are padding (``BucketBatches``' ``target_pad`` and PyTorch's ``ignore_index`` are -100)."""
     first = target[0] if isinstance(target, tuple) else target
-    return int(first.size) if hasattr(first, "size") else 1
+    if not hasattr(first, "size"):
+        return 1
+    if np.issubdtype(first.dtype, np.integer):
+        return int((first >= 0).sum())
+    return int(first.size)
 
 
 def _check_optimizer(model, optimizer) -> None:
@@ -110,7 +115,9 @@ def _check_optimizer(model, optimizer) -> None:
 def evaluate(model, batches, loss, metrics: dict | None = None, carry_state: bool = False) -> dict:
     """Mean loss (and metrics) of ``model`` over ``batches``, in eval mode under ``no_grad``.
 
-    Each batch's value is weighted by its number of targets. ``metrics`` maps a name to
+    Each batch's value is weighted by its number of real targets (integer targets below 0 are
+    padding and do not count, so a padded batch's mean over real tokens weighs what it should).
+    ``metrics`` maps a name to
     ``f(prediction, target) -> float`` (e.g. accuracy); metrics that do not average over
     batches, such as F1, belong on the collected predictions instead (scikit-learn).
     Returns ``{'loss': ..., name: ...}``.
@@ -189,6 +196,9 @@ def fit(model, train, *, loss, epochs: int = 1, optimizer=None, lr: float = 1e-3
     _check_optimizer(model, optimizer)
     opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
     hist = history if history is not None else History()
+    if epochs > 1 and iter(train) is train:
+        raise TypeError("train is an iterator, which is used up after one epoch; pass a list or "
+                        "a re-iterable batcher (BucketBatches, ArrayBatches, TBPTTBatches)")
     per_epoch = len(train) if hasattr(train, "__len__") else None
     if per_epoch is not None and max_steps is not None:
         per_epoch = min(per_epoch, max_steps)

@@ -207,3 +207,12 @@ def test_array_batches_are_time_major_and_cover_every_window():
     np.testing.assert_allclose(firsts, np.sort(x[:, 0, 0]))
     with pytest.raises(ValueError, match=r"x has 44 examples but y has 3"):
         ArrayBatches(x, y[:3], 8)
+
+
+def test_bucket_batches_take_a_plain_list_of_labels_and_unsigned_tags():
+    seqs = [np.arange(1, 4), np.arange(1, 3)]
+    (_, lengths), y = next(iter(BucketBatches(seqs, [1, 0], 2, shuffle=False)))
+    assert sorted(y.tolist()) == [0, 1]  # per-sequence labels, not per-step
+    tags = [np.array([1, 2, 3], dtype=np.uint8), np.array([4, 5], dtype=np.uint8)]
+    (_, lengths), y = next(iter(BucketBatches(seqs, tags, 2, shuffle=False)))
+    assert y.dtype.kind == "i" and (y == -100).sum() == 1  # the pad fits the targets' dtype

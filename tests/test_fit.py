@@ -238,3 +238,46 @@ def test_a_run_with_dropout_resumes_bit_exactly_with_the_generator_state(tmp_pat
     with pytest.raises(AssertionError):  # without the generator's state, the masks differ
         _check_resume(DropoutRegressor, _sine_batches(4, 5), mse, 21, tmp_path / "m.npz", epochs=2,
                       with_rng_state=False)
+
+
+def test_evaluate_counts_only_real_tokens_of_padded_per_step_targets():
+    # per-step targets padded with -100: the validation loss is the mean over real tokens
+    rnnlab.seed(0)
+    g = np.random.default_rng(0)
+    seqs = [g.integers(1, VOCAB, n) for n in (2, 9, 4, 7, 3, 8)]
+    tags = [s % 2 for s in seqs]
+    from rnnlab.data import BucketBatches
+
+    class Tagger(Module):
+        def __init__(self):
+            super().__init__()
+            self.embed, self.rnn, self.head = rnnlab.Embedding(VOCAB, 4), rnnlab.GRU(4, 5), Linear(5, 2)
+
+        def forward(self, ids, lengths):
+            return self.head(self.rnn(self.embed(ids), lengths=lengths)[0])
+
+    model = Tagger()
+    loss = lambda z, y: cross_entropy(z, y, ignore_index=-100)  # noqa: E731
+    batches = BucketBatches(seqs, tags, 2, shuffle=False)
+    got = evaluate(model, batches, loss)["loss"]
+    with rnnlab.no_grad():
+        per_token = [cross_entropy(model(ids, lengths), y, ignore_index=-100, reduction="none")[0][y >= 0]
+                     for (ids, lengths), y in batches]
+    assert got == pytest.approx(float(np.concatenate(per_token).mean()), rel=1e-6)
+
+
+def test_early_stopping_counts_its_own_epochs_and_survives_nan():
+    model, cb = Linear(2, 2), EarlyStopping(patience=2)
+    assert not cb.on_epoch_end(0, _history([float("nan")]), model)  # nan: no improvement, no error
+    assert cb.on_epoch_end(1, _history([float("nan")] * 2), model)
+    cb = EarlyStopping(patience=2)
+    assert not cb.on_epoch_end(0, _history([1.0]), model)
+    # a continued run numbers its epochs from 0 again; the callback counts on
+    assert not cb.on_epoch_end(0, _history([1.0, 2.0]), model)
+    assert cb.on_epoch_end(1, _history([1.0, 2.0, 2.0]), model)
+
+
+def test_fit_refuses_an_iterator_for_several_epochs():
+    batches = iter(_classification_batches(0, 2))
+    with pytest.raises(TypeError, match="train is an iterator, which is used up after one epoch"):
+        fit(Classifier(), batches, loss=cross_entropy, epochs=2, progress=False)

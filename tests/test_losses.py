@@ -244,3 +244,8 @@ def test_losses_reject_mixed_devices(need_cuda):
         cross_entropy(cupy.zeros((2, 3)), cupy.zeros(2, np.int64), mask=np.ones(2))
     with pytest.raises(ValueError, match="different devices"):
         mse(cupy.zeros((2, 3)), cupy.zeros((2, 3)), mask=np.ones((2, 3)))
+
+
+def test_zero_total_class_weight_is_a_clear_error():
+    with pytest.raises(ValueError, match="class weights sum to 0"):
+        cross_entropy(np.zeros((2, 3)), np.array([0, 0]), weight=np.array([0.0, 1.0, 1.0]))

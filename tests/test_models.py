@@ -140,8 +140,11 @@ def test_checkpoint_round_trip_is_exact(tmp_path, device):
 def test_checkpoint_that_does_not_fit_is_rejected(tmp_path):
     path = tmp_path / "lm.npz"
     CharLM(VOCAB, hidden_size=6).save(path)
-    with pytest.raises(ValueError, match="shape mismatch W_hh_l0|rnn.W_hh_l0"):
+    with pytest.raises(ValueError, match="configured differently: hidden_size: checkpoint 6, this model 7"):
         CharLM(VOCAB, hidden_size=7).load(path)
+    np.savez(tmp_path / "weights.npz", **CharLM(VOCAB, hidden_size=6).state_dict())
+    with pytest.raises(ValueError, match="shape mismatch rnn.W_hh_l0"):  # weights only: shapes checked
+        CharLM(VOCAB, hidden_size=7).load(tmp_path / "weights.npz")
     with pytest.raises(ValueError, match="vocabulary"):
         CharLM(CharVocab("abc"), hidden_size=6).load(path)
     np.savez(tmp_path / "plain.npz", a=np.zeros(1))
@@ -219,3 +222,21 @@ def test_classifier_bad_configuration():
         SequenceClassifier(5, 2, pool="sum")
     with pytest.raises(ValueError, match=r"cell must be one of \['gru', 'lstm', 'rnn'\], got 'tcn'"):
         SequenceClassifier(5, 2, cell="tcn")
+
+
+def test_classifier_checkpoint_of_another_configuration_is_refused_but_dropout_may_differ(tmp_path):
+    path = tmp_path / "clf.npz"
+    SequenceClassifier(9, 2, hidden_size=4, pool="last").save(path)
+    with pytest.raises(ValueError, match=r"configured differently: pool: checkpoint 'last', this model 'max'"):
+        SequenceClassifier(9, 2, hidden_size=4, pool="max").load(path)
+    SequenceClassifier(9, 2, hidden_size=4, pool="last", dropout=0.5).load(path)  # dropout is free
+    assert not list(tmp_path.glob("*.tmp"))  # saved atomically: nothing left aside
+
+
+def test_charlm_backward_with_a_bad_state_gradient_consumes_nothing():
+    m = CharLM(VOCAB, hidden_size=4)
+    logits, _ = m(np.zeros((3, 2), dtype=np.int64))
+    with pytest.raises(ValueError, match="d_h_n"):
+        m.backward(np.ones(logits.shape, np.float32), np.ones((1, 2, 5), np.float32))
+    assert m.head.pending == 1 and m.rnn.pending == 1
+    m.backward(np.ones(logits.shape, np.float32))

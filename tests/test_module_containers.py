@@ -84,7 +84,9 @@ def test_a_plain_list_of_modules_is_refused_with_the_fix():
 
 @pytest.mark.parametrize("key, error, pattern", [
     ("not a name", ValueError, "identifiers"),
-    ("forward", ValueError, "hide the method"),
+    ("forward", ValueError, "hide the attribute"),
+    ("training", ValueError, "hide the attribute"),
+    ("params", ValueError, "hide the attribute"),
 ])
 def test_module_dict_bad_keys(key, error, pattern):
     with pytest.raises(error, match=pattern):
@@ -219,3 +221,9 @@ def test_tie_checks_its_arguments():
         lin.tie("W", emb)
     with pytest.raises(KeyError, match="source has no parameter 'U'"):
         lin.tie("W", emb, "U")
+
+
+def test_a_dict_of_modules_is_refused_with_the_fix():
+    m = Module()
+    with pytest.raises(TypeError, match=r"heads: a dict of modules is not registered.*ModuleDict"):
+        m.heads = {"a": Linear(2, 2)}

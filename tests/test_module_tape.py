@@ -105,7 +105,7 @@ def test_two_calls_then_two_backwards_equal_two_separate_rounds(kind, on, device
         check(to_np(v), separate[k], k)
 
 
-@pytest.mark.parametrize("kind", ["Linear", "Embedding", "RNN", "LSTMCell"])
+@pytest.mark.parametrize("kind", ["Linear", "Embedding", "Dropout", "RNN", "LSTMCell", "Sequential"])
 def test_a_rejected_backward_consumes_nothing(kind, on, device):
     m, args, upstream = _calls(kind, on)
     m.to(device)

@@ -91,7 +91,8 @@ class BucketBatches:
                                  f"shape {s.shape} and dtype {s.dtype}")
         if len(targets) != len(self.sequences):
             raise ValueError(f"targets has {len(targets)} entries for {len(self.sequences)} sequences")
-        self.per_step = isinstance(targets, (list, tuple))
+        self.per_step = (isinstance(targets, (list, tuple)) and len(targets) > 0
+                         and np.ndim(targets[0]) >= 1)
         self.targets = [np.asarray(t) for t in targets] if self.per_step else np.asarray(targets)
         if self.per_step:
             for i, (s, t) in enumerate(zip(self.sequences, self.targets)):
@@ -136,7 +137,8 @@ class BucketBatches:
                 ids[:lengths[col], col] = self.sequences[i]
             if self.per_step:
                 first = self.targets[b[0]]
-                target = np.full((T, b.size) + first.shape[1:], self.target_pad, dtype=first.dtype)
+                dtype = np.result_type(first.dtype, np.min_scalar_type(self.target_pad))
+                target = np.full((T, b.size) + first.shape[1:], self.target_pad, dtype=dtype)
                 for col, i in enumerate(b):
                     target[:lengths[col], col] = self.targets[i]
             else:

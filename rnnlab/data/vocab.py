@@ -171,6 +171,7 @@ class WordVocab:
         """
         if isinstance(tokens, str):
             raise TypeError("tokens must be a list of tokens, got one str: split it first")
+        tokens = list(tokens)  # a generator is read once
         unk = self.stoi.get(self.UNK)
         ids = [self.stoi.get(t, unk) for t in tokens]
         if unk is None and None in ids:

@@ -78,6 +78,8 @@ class CharLM(Module):
         Returns the gradient w.r.t. the initial state (the ids are integers and get none).
         A training loop that drops it stops the gradient at the batch boundary: truncated BPTT.
         """
+        caches, _ = self.rnn.saved(pop=False)  # check d_state before anything is consumed
+        self.rnn._states_in(d_state, caches[0][0].shape[1], self.rnn.params["W_hh_l0"], prefix="d_")
         d_output = None if dlogits is None else self.head.backward(dlogits)
         dx, d_state0 = self.rnn.backward(d_output, d_state)
         if "embed" in self._modules:
@@ -143,6 +145,7 @@ class CharLM(Module):
     def check_checkpoint_config(self, config: dict, path) -> None:
         if config.get("vocab") != self.checkpoint_config()["vocab"]:
             raise ValueError(f"{path}: the checkpoint's vocabulary differs from this model's vocabulary")
+        super().check_checkpoint_config(config, path)
 
     @classmethod
     def from_config(cls, config: dict, dtype) -> "CharLM":

@@ -108,15 +108,17 @@ class Dropout(Module):
     def forward(self, x):
         """x : array, any shape -> array, same shape."""
         if not self.training or self.p == 0.0:
-            self.save_for_backward(None)
+            self.save_for_backward((x.shape, None))
             return x
         mask = dropout_mask(x, self.p)
-        self.save_for_backward(mask)
+        self.save_for_backward((x.shape, mask))
         return x * mask
 
     def backward(self, dout):
         """dout : array, shape of the output -> dx, same shape."""
-        mask = self.saved()
+        shape, mask = self.saved(pop=False)
+        check_shape("dout", dout, tuple(shape), like=dout)
+        self.saved()
         return dout if mask is None else dout * mask
 
     def extra_repr(self):
