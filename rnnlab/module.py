@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -274,10 +275,20 @@ class Module:
         return cls.from_config(meta["config"], np.dtype(meta["dtype"])).load(path)
 
     # --- calling: the tape ----------------------------------------------
+    #: pending forwards on one module above which a warning says that evaluation or sampling
+    #: probably forgot ``no_grad`` (every pending forward holds its activations in memory)
+    tape_warning: int = 1000
+
     def save_for_backward(self, saved) -> None:
         """Push what ``backward`` will need onto the tape (nothing under :func:`no_grad`)."""
         if _grad_enabled:
             self._tape.append(saved)
+            if len(self._tape) == self.tape_warning:
+                warnings.warn(
+                    f"{type(self).__name__} holds {self.tape_warning} forward calls waiting for "
+                    f"backward, each keeping its activations in memory: run evaluation and "
+                    f"sampling under `with rnnlab.no_grad():` (or call clear_tape())",
+                    UserWarning, stacklevel=3)
 
     def saved(self, pop: bool = True):
         """Pop what the most recent pending ``forward`` saved; ``RuntimeError`` if none is pending.

@@ -172,3 +172,20 @@ def test_lstm_over_two_segments_with_state_carried_equals_torch(torch, on, devic
     check(np.concatenate([to_np(dx1), to_np(dx2)]), xt.grad.numpy(), "dx")
     for name, p in rnnlab.interop.torch_state_dict(lstm, grads=True).items():
         check(p, dict(ref.named_parameters())[name].grad.numpy(), name)
+
+
+def test_a_growing_tape_warns_once_naming_no_grad(on):
+    lin = Linear(2, 2)
+    lin.tape_warning = 5
+    x = np.ones((1, 2), np.float32)
+    with pytest.warns(UserWarning, match=r"Linear holds 5 forward calls waiting for backward.*no_grad"):
+        for _ in range(5):
+            lin(x)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lin(x)  # once only
+        with rnnlab.no_grad():
+            for _ in range(10):
+                lin(x)
+    assert lin.pending == 6

@@ -43,6 +43,7 @@ class CellBase(Module):
     """
 
     gates = 1
+    tape_warning = 100_000  # one pending forward per time step is what BPTT by hand needs
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32):
         super().__init__()
