@@ -78,8 +78,7 @@ class CharLM(Module):
         Returns the gradient w.r.t. the initial state (the ids are integers and get none).
         A training loop that drops it stops the gradient at the batch boundary: truncated BPTT.
         """
-        caches, _ = self.rnn.saved(pop=False)  # check d_state before anything is consumed
-        self.rnn._states_in(d_state, caches[0][0].shape[1], self.rnn.params["W_hh_l0"], prefix="d_")
+        self.rnn.check_backward(None, d_state)  # before the head consumes its forward
         d_output = None if dlogits is None else self.head.backward(dlogits)
         dx, d_state0 = self.rnn.backward(d_output, d_state)
         if "embed" in self._modules:

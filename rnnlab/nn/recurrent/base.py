@@ -227,6 +227,25 @@ class RecurrentBase(Module):
         out = (inp.transpose(1, 0, 2) if self.batch_first else inp).copy()
         return out, self._states_out(finals)
 
+    def check_backward(self, d_output=None, d_hx=None):
+        """Check the arguments of :meth:`backward` against the pending forward without
+        consuming it (a model calls this before its other layers consume theirs).
+
+        Returns ``dout`` (T, N, num_directions * hidden_size), time-major, zeros for None,
+        and the final-state gradients as a tuple of arrays or None.
+        """
+        caches, _ = self.saved(pop=False)
+        T, N = caches[0][0].shape[:2]  # the first layer's input, time-major
+        H, D = self.hidden_size, self.num_directions
+        W = self.params["W_hh_l0"]
+        if d_output is None:
+            dout = array_module(W).zeros((T, N, D * H), dtype=W.dtype)
+        else:
+            check_shape("d_output", d_output, (N, T, D * H) if self.batch_first else (T, N, D * H),
+                        like=W)
+            dout = d_output.transpose(1, 0, 2) if self.batch_first else d_output
+        return dout, self._states_in(d_hx, N, W, prefix="d_")
+
     def backward(self, d_output, d_hx=None):
         """Backpropagation through time over the sequence of the last ``forward``.
 
@@ -244,19 +263,11 @@ class RecurrentBase(Module):
 
         Parameter gradients are *added* to ``self.grads``.
         """
-        caches, packing = self.saved(pop=False)  # popped once the arguments are checked
+        dout, d_final = self.check_backward(d_output, d_hx)
+        caches, packing = self.saved()
         T, N = caches[0][0].shape[:2]  # the first layer's input, time-major
         H, D = self.hidden_size, self.num_directions
-        W = self.params["W_hh_l0"]
-        xp = array_module(W)
-        if d_output is None:
-            dout = xp.zeros((T, N, D * H), dtype=W.dtype)
-        else:
-            check_shape("d_output", d_output, (N, T, D * H) if self.batch_first else (T, N, D * H),
-                        like=W)
-            dout = d_output.transpose(1, 0, 2) if self.batch_first else d_output
-        d_final = self._states_in(d_hx, N, W, prefix="d_")
-        self.saved()
+        xp = array_module(dout)
         frozen = None if packing is None else packing.frozen
         keys = [key for _, key in self._keys()]
         K = len(keys)
