@@ -58,3 +58,25 @@ def test_recording_changes_no_gradient():
         grads.append(m.grads)
     for k in grads[0]:
         np.testing.assert_array_equal(grads[0][k], grads[1][k])
+
+
+@pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
+def test_recording_a_padded_batch_equals_each_sequence_alone(cls):
+    # With lengths, each sequence's recorded dL/dh_t on its real steps is what a run over
+    # that sequence alone records, and the weight gradients are the sum over sequences.
+    g = np.random.default_rng(2)
+    T, D, H, lengths = 6, 2, 3, np.array([6, 2, 4])
+    m = cls(D, H, dtype=np.float64)
+    m.record_state_grads = True
+    x, dout = g.standard_normal((T, 3, D)), g.standard_normal((T, 3, H))
+    m(x, lengths=lengths)
+    m.backward(dout)
+    (rec,) = m.state_grads
+    batch = {k: v.copy() for k, v in m.grads.items()}
+    m.zero_grad()
+    for n, L in enumerate(lengths):
+        m(x[:L, n:n + 1])
+        m.backward(dout[:L, n:n + 1])
+        np.testing.assert_allclose(rec[:L, n:n + 1], m.state_grads[0], rtol=1e-12, atol=1e-12)
+    for k in batch:
+        np.testing.assert_allclose(batch[k], m.grads[k], rtol=1e-12, atol=1e-12)

@@ -89,6 +89,39 @@ class Packing:
         return a[self.reverse_index, self.columns]
 
 
+def hold_states(frozen_t, new, old) -> None:
+    """Forward of a padded step: past a sequence's end each state carries over unchanged.
+
+    Parameters
+    ----------
+    frozen_t : bool array, shape (N, 1): True for the sequences already ended
+    new, old : tuples of arrays, shape (N, H): the states after and before step ``t``;
+        ``new`` is overwritten where ``frozen_t``.
+    """
+    for a, b in zip(new, old):
+        backend.array_module(a).copyto(a, b, where=frozen_t)
+
+
+def hold_grads(frozen_t, step_grads, state_grads, carried) -> None:
+    r"""Backward of a padded step, the mirror of :func:`hold_states`: a frozen step adds
+    nothing to the weights or the input, and the state gradients pass it unchanged.
+
+    Parameters
+    ----------
+    frozen_t : bool array, shape (N, 1)
+    step_grads : tuple of arrays, shape (N, ...): the step's pre-activation gradients,
+        zeroed where ``frozen_t``
+    state_grads : tuple of arrays, shape (N, H): the state gradients after the step
+        (:math:`\partial L/\partial h_{t-1}`, ...), reset to ``carried`` where ``frozen_t``
+    carried : tuple of arrays, shape (N, H): the state gradients before the step
+    """
+    xp = backend.array_module(frozen_t)
+    for g in step_grads:
+        xp.copyto(g, 0, where=frozen_t)
+    for g, c in zip(state_grads, carried):
+        xp.copyto(g, c, where=frozen_t)
+
+
 def reverse_time(a, packing: Packing | None):
     """Time reversal for the backward direction: plain ``a[::-1]`` without padding."""
     return a[::-1] if packing is None else packing.reverse(a)

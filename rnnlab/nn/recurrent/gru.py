@@ -13,6 +13,7 @@ import numpy as np
 
 from ... import kernels
 from ...backend import array_module, fused, launch
+from ..sequences import hold_grads, hold_states
 from .base import CellBase, RecurrentBase, init_uniform
 from ..functional import sigmoid
 
@@ -99,7 +100,6 @@ def gru_step_forward(x, h_prev, W_xh, W_hh, b_h=None, b_hn=None):
 
     Returns ``h`` (N, H) and a cache for :func:`gru_step_backward`.
     """
-    H = h_prev.shape[-1]
     zx = x @ W_xh.T
     if b_h is not None:
         zx += b_h
@@ -147,7 +147,7 @@ def gru_layer_forward(x, h0, W_xh, W_hh, b_h, b_hn, frozen=None):
         xp.matmul(hs[t], W_hhT, out=zh)
         gru_pointwise_forward(gates[t], zh, hs[t], hs[t + 1], hns[t], b_hn)
         if frozen is not None:
-            xp.copyto(hs[t + 1], hs[t], where=frozen[t])
+            hold_states(frozen[t], (hs[t + 1],), (hs[t],))
     return hs, gates, hns
 
 
@@ -160,22 +160,17 @@ def gru_layer_backward(dout, dh_n, x, hs, gates, hns, W_xh, W_hh, record=None, f
     dh = xp.zeros((N, H), dtype=dout.dtype) if dh_n is None else dh_n.copy()
     tmp = xp.empty((N, H), dtype=dout.dtype)
     for t in range(T - 1, -1, -1):
+        carried = None if frozen is None else (dh.copy(),)
         dout_t = dout[t]  # added inside the pointwise step, unless dL/dh_t itself is needed here
-        if record is not None or frozen is not None:
+        if record is not None:
             dh += dout_t
             dout_t = None
-            if record is not None:
-                record[t] = dh
-        if frozen is None:
-            gru_pointwise_backward(dh, gates[t], hns[t], hs[t], dzx[t], dzh[t], dout=dout_t)
-        else:  # frozen steps pass dh through and contribute nothing
-            dh_carried = dh.copy()
-            gru_pointwise_backward(dh, gates[t], hns[t], hs[t], dzx[t], dzh[t])
-            xp.copyto(dzx[t], 0, where=frozen[t])
-            xp.copyto(dzh[t], 0, where=frozen[t])
-            xp.copyto(dh, dh_carried, where=frozen[t])
+            record[t] = dh
+        gru_pointwise_backward(dh, gates[t], hns[t], hs[t], dzx[t], dzh[t], dout=dout_t)
         xp.matmul(dzh[t], W_hh, out=tmp)
         dh += tmp
+        if frozen is not None:
+            hold_grads(frozen[t], (dzx[t], dzh[t]), (dh,), carried)
     dx2, dh2 = dzx.reshape(T * N, 3 * H), dzh.reshape(T * N, 3 * H)
     dW_xh = dx2.T @ x.reshape(T * N, -1)
     dW_hh = dh2.T @ hs[:-1].reshape(T * N, H)

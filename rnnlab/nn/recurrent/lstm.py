@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ... import kernels
 from ...backend import array_module, fused, launch
+from ..sequences import hold_grads, hold_states
 from .base import CellBase, RecurrentBase
 from ..functional import sigmoid
 
@@ -142,9 +143,8 @@ def lstm_layer_forward(x, h0, c0, W_xh, W_hh, b_h, frozen=None):
     for t in range(T):
         xp.matmul(hs[t], W_hhT, out=tmp)
         lstm_pointwise_forward(gates[t], cs[t], cs[t + 1], tanh_cs[t], hs[t + 1], zh=tmp)
-        if frozen is not None:  # past a sequence's end both states carry over
-            xp.copyto(cs[t + 1], cs[t], where=frozen[t])
-            xp.copyto(hs[t + 1], hs[t], where=frozen[t])
+        if frozen is not None:
+            hold_states(frozen[t], (hs[t + 1], cs[t + 1]), (hs[t], cs[t]))
     return hs, cs, gates, tanh_cs
 
 
@@ -157,19 +157,13 @@ def lstm_layer_backward(dout, dh_n, dc_n, x, hs, cs, gates, tanh_cs, W_xh, W_hh,
     dh = xp.zeros((N, H), dtype=dout.dtype) if dh_n is None else dh_n.copy()
     dc = xp.zeros((N, H), dtype=dout.dtype) if dc_n is None else dc_n.copy()
     for t in range(T - 1, -1, -1):
-        if frozen is None:
-            lstm_pointwise_backward(dh, dc, gates[t], cs[t], tanh_cs[t], dz[t], dout=dout[t])
-            if record is not None:
-                record[t] = dh  # dL/dh_t, now that dout[t] has been added
-            xp.matmul(dz[t], W_hh, out=dh)
-        else:  # frozen steps pass dh and dc through and contribute nothing
-            dc_carried = dc.copy()
-            lstm_pointwise_backward(dh, dc, gates[t], cs[t], tanh_cs[t], dz[t], dout=dout[t])
-            if record is not None:
-                record[t] = dh
-            xp.copyto(dz[t], 0, where=frozen[t])
-            xp.copyto(dc, dc_carried, where=frozen[t])
-            xp.copyto(dh, dz[t] @ W_hh, where=~frozen[t])
+        carried = None if frozen is None else (dh.copy(), dc.copy())
+        lstm_pointwise_backward(dh, dc, gates[t], cs[t], tanh_cs[t], dz[t], dout=dout[t])
+        if record is not None:
+            record[t] = dh  # dL/dh_t, now that dout[t] has been added
+        xp.matmul(dz[t], W_hh, out=dh)
+        if frozen is not None:
+            hold_grads(frozen[t], (dz[t],), (dh, dc), carried)
     d2 = dz.reshape(T * N, 4 * H)
     dW_hh = d2.T @ hs[:-1].reshape(T * N, H)
     dW_xh = d2.T @ x.reshape(T * N, -1)

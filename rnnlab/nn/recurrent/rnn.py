@@ -11,6 +11,7 @@ import numpy as np
 from ... import kernels
 from ...backend import array_module, fused, launch
 from ..functional import activation
+from ..sequences import hold_grads, hold_states
 from .base import CellBase, RecurrentBase
 
 
@@ -152,7 +153,7 @@ def rnn_layer_forward(x, h0, W_xh, W_hh, b_h, nonlinearity: str, frozen=None):
         xp.matmul(hs[t], W_hhT, out=tmp)
         rnn_pointwise_forward(hs[t + 1], tmp, nonlinearity)
         if frozen is not None:
-            xp.copyto(hs[t + 1], hs[t], where=frozen[t])
+            hold_states(frozen[t], (hs[t + 1],), (hs[t],))
     return hs
 
 
@@ -178,14 +179,13 @@ def rnn_layer_backward(dout, dh_n, x, hs, W_xh, W_hh, nonlinearity: str, record=
     delta = df(hs[1:], out=xp.empty_like(dout))  # phi'(a_t) for all steps; becomes delta_t in place
     dh = xp.zeros((N, H), dtype=dout.dtype) if dh_n is None else dh_n.copy()
     for t in range(T - 1, -1, -1):  # dh = dL/dh_t from above and from the future
+        carried = None if frozen is None else (dh.copy(),)
         rnn_pointwise_backward(dh, delta[t], dout[t])
         if record is not None:
             record[t] = dh
-        if frozen is None:
-            xp.matmul(delta[t], W_hh, out=dh)  # dL/dh_{t-1} through W_hh
-        else:
-            xp.copyto(delta[t], 0, where=frozen[t])
-            xp.copyto(dh, delta[t] @ W_hh, where=~frozen[t])
+        xp.matmul(delta[t], W_hh, out=dh)  # dL/dh_{t-1} through W_hh
+        if frozen is not None:
+            hold_grads(frozen[t], (delta[t],), (dh,), carried)
     d2 = delta.reshape(T * N, H)
     dW_hh = d2.T @ hs[:-1].reshape(T * N, H)
     dW_xh = d2.T @ x.reshape(T * N, -1)
