@@ -5,16 +5,17 @@ verified against finite differences and PyTorch. The course that derives every
 line is in the book (``book/`` and ``notebooks/`` of the repository).
 
 Layout: the core (:mod:`.backend` and :mod:`.kernels` for arrays and devices, :mod:`.module`
-for Module and containers), layers (:mod:`.nn`), :mod:`.losses`, :mod:`.optim`, :mod:`.data`,
+for Module and containers), layers (:mod:`.nn`), :mod:`.losses`, :mod:`.metrics`, :mod:`.optim`, :mod:`.data`,
 training (:mod:`.train`, :mod:`.callbacks`), checking (:mod:`.gradcheck`, :mod:`.interop`),
 :mod:`.models`, and the course's own tools (:mod:`.course`).
 """
-from . import (backend, callbacks, course, data, gradcheck, interop, kernels, losses, models, nn,
-               optim, train)
+from . import (backend, callbacks, course, data, gradcheck, interop, kernels, losses, metrics,
+               models, nn, optim, train)
 from .backend import available_devices, seed, to_device, to_numpy
 from .callbacks import BestCheckpoint, EarlyStopping
 from .gradcheck import assert_gradients_close, check_module
 from .losses import cross_entropy, mse
+from .metrics import EpochMetric, accuracy
 from .module import Module, ModuleDict, ModuleList, Sequential, is_grad_enabled, no_grad
 from .nn.layers import Dropout, Embedding, Linear
 from .nn.pooling import SequencePool
@@ -33,7 +34,7 @@ __all__ = [
     "Linear", "Embedding", "Dropout", "SequencePool", "pad_sequences", "lengths_to_mask",
     # training
     "cross_entropy", "mse", "SGD", "Adam", "StepLR", "CosineLR", "WarmupLR",
-    "clip_grad_norm", "clip_grad_value", "fit", "evaluate", "History",
+    "clip_grad_norm", "clip_grad_value", "fit", "evaluate", "History", "accuracy", "EpochMetric",
     "EarlyStopping", "BestCheckpoint",
     # checking
     "check_module", "assert_gradients_close", "rnn_step_forward", "rnn_step_backward",
@@ -41,5 +42,5 @@ __all__ = [
     "seed", "to_device", "to_numpy", "available_devices",
     # submodules
     "backend", "callbacks", "course", "data", "gradcheck", "interop", "kernels", "losses",
-    "models", "nn", "optim", "train",
+    "metrics", "models", "nn", "optim", "train",
 ]

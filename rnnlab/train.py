@@ -115,13 +115,18 @@ def _check_optimizer(model, optimizer) -> None:
 def evaluate(model, batches, loss, metrics: dict | None = None, carry_state: bool = False) -> dict:
     """Mean loss (and metrics) of ``model`` over ``batches``, in eval mode under ``no_grad``.
 
-    Each batch's value is weighted by its number of real targets (integer targets below 0 are
+    Each batch's loss is weighted by its number of real targets (integer targets below 0 are
     padding and do not count, so a padded batch's mean over real tokens weighs what it should).
-    ``metrics`` maps a name to
-    ``f(prediction, target) -> float`` (e.g. accuracy); metrics that do not average over
-    batches, such as F1, belong on the collected predictions instead (scikit-learn).
-    Returns ``{'loss': ..., name: ...}``.
+    ``metrics`` maps a name to a function ``f(prediction, target) -> float``, averaged the
+    same way (exact for means such as :func:`rnnlab.metrics.accuracy`), or to an
+    :class:`rnnlab.metrics.EpochMetric`, computed once on the labels of all batches (for F1
+    and other metrics that are not means). Returns ``{'loss': ..., name: ...}``.
     """
+    metrics = dict(metrics or {})
+    averaged = {k: f for k, f in metrics.items() if not hasattr(f, "update")}
+    gathered = {k: m for k, m in metrics.items() if hasattr(m, "update")}
+    for m in gathered.values():
+        m.reset()
     was_training = model.training
     model.eval()
     totals, count, state = {}, 0, None
@@ -133,15 +138,19 @@ def evaluate(model, batches, loss, metrics: dict | None = None, carry_state: boo
                 pred, state = (out[0], out[1]) if isinstance(out, tuple) else (out, None)
                 n = _count(target)
                 values = {"loss": loss(pred, target)[0],
-                          **{k: f(pred, target) for k, f in (metrics or {}).items()}}
+                          **{k: f(pred, target) for k, f in averaged.items()}}
                 for k, v in values.items():
                     totals[k] = totals.get(k, 0.0) + float(v) * n
+                for m in gathered.values():
+                    m.update(pred, target)
                 count += n
     finally:
         model.train(was_training)
     if count == 0:
         raise ValueError("evaluate got no batches")
-    return {k: v / count for k, v in totals.items()}
+    scores = {k: v / count for k, v in totals.items()}
+    return {"loss": scores["loss"],
+            **{k: scores[k] if k in averaged else metrics[k].compute() for k in metrics}}
 
 
 def evaluate_lm(model, ids, batch_size: int = 32, seq_len: int = 128) -> float:
@@ -177,7 +186,9 @@ def fit(model, train, *, loss, epochs: int = 1, optimizer=None, lr: float = 1e-3
     val : iterable of batches, optional; evaluated after each epoch (:func:`evaluate`)
     clip : float, optional
         Max global gradient norm (:func:`rnnlab.clip_grad_norm`); the norm is logged either way.
-    metrics : dict name -> ``f(prediction, target) -> float``, computed on ``val``
+    metrics : dict name -> metric, computed on ``val`` after each epoch: a function
+        ``f(prediction, target) -> float`` averaged over batches (:func:`rnnlab.metrics.accuracy`)
+        or an :class:`rnnlab.metrics.EpochMetric` (F1 and the like, from scikit-learn)
     callbacks : :class:`rnnlab.callbacks.Callback` objects, e.g. ``EarlyStopping(patience=3)``
     schedule : a learning-rate schedule (:mod:`rnnlab.optim`), stepped after every step
     carry_state : bool

@@ -34,15 +34,11 @@ def _classification_batches(seed, count):
     return batches
 
 
-def accuracy(logits, y):
-    return float((rnnlab.to_numpy(logits).argmax(axis=-1) == rnnlab.to_numpy(y)).mean())
-
-
 def test_fit_trains_a_classifier_over_padded_batches(device):
     rnnlab.seed(0)
     model = Classifier().to(device)
     hist = fit(model, _classification_batches(0, 30), loss=cross_entropy, epochs=6, lr=1e-2,
-               val=_classification_batches(1, 5), metrics={"accuracy": accuracy}, progress=False)
+               val=_classification_batches(1, 5), metrics={"accuracy": rnnlab.accuracy}, progress=False)
     assert hist.epochs == 6 and len(hist.step_loss) == 180 and len(hist.lr) == 6
     assert hist.train_loss[-1] < 0.5 * hist.train_loss[0]
     assert hist.val_metrics["accuracy"][-1] > 0.9
@@ -191,7 +187,7 @@ def test_early_stopping_ends_fit():
     batches = _classification_batches(5, 3)
     stopper = EarlyStopping(monitor="val_accuracy", mode="max", patience=1, min_delta=2.0)
     hist = fit(model, batches, loss=cross_entropy, epochs=10, val=batches,
-               metrics={"accuracy": accuracy}, callbacks=[stopper], progress=False)
+               metrics={"accuracy": rnnlab.accuracy}, callbacks=[stopper], progress=False)
     assert hist.epochs == 2  # no accuracy can improve by 2: it stops after one epoch of patience
 
 

@@ -35,4 +35,5 @@ def test_build_your_own_model_example_runs(run):
 def test_classify_sequences_example_runs(run):
     printed = run("### Classify sequences")
     accuracy = float(re.search(r"val_accuracy ([\d.]+)", printed).group(1))
-    assert accuracy > 0.85
+    f1 = float(re.search(r"val_f1 ([\d.]+)", printed).group(1))
+    assert accuracy > 0.85 and f1 > 0.8

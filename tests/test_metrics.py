@@ -1,0 +1,78 @@
+"""Metrics for fit/evaluate: batch-averaged functions and EpochMetric over all labels."""
+import numpy as np
+import pytest
+
+import rnnlab
+from rnnlab import EpochMetric, accuracy, evaluate
+
+sklearn_metrics = pytest.importorskip("sklearn.metrics")
+
+
+class Identity(rnnlab.Module):
+    """Returns its input: the batches carry the predictions themselves."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, d):
+        return d
+
+
+def _batches(seed, sizes, C=3, padded=False):
+    g = np.random.default_rng(seed)
+    out = []
+    for n in sizes:
+        scores = g.standard_normal((n, 5, C)) if padded else g.standard_normal((n, C))
+        target = g.integers(0, C, scores.shape[:-1])
+        if padded:
+            target[:, g.integers(1, 5):] = -100  # padding at the end of every sequence
+        out.append((scores, target))
+    return out
+
+
+def test_accuracy_counts_only_real_targets():
+    scores = np.array([[[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]]])  # predicts 1, 0, 0
+    target = np.array([[1, 1, -100]])
+    assert accuracy(scores, target) == 0.5
+    assert np.isnan(accuracy(scores, np.full((1, 3), -100)))
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_evaluate_metrics_equal_scikit_learn_on_all_labels(padded):
+    batches = _batches(0, [7, 3, 12, 1], padded=padded)
+    pred = np.concatenate([s.argmax(-1).ravel() for s, _ in batches])
+    true = np.concatenate([t.ravel() for _, t in batches])
+    pred, true = pred[true >= 0], true[true >= 0]
+    f1 = EpochMetric(sklearn_metrics.f1_score, average="macro")
+    loss = lambda z, y: rnnlab.cross_entropy(z, y, ignore_index=-100)  # noqa: E731
+    scores = evaluate(Identity(), batches, loss, metrics={"acc": accuracy, "f1": f1})
+    assert scores["acc"] == pytest.approx(sklearn_metrics.accuracy_score(true, pred), abs=1e-12)
+    assert scores["f1"] == pytest.approx(sklearn_metrics.f1_score(true, pred, average="macro"),
+                                         abs=1e-12)
+    # a mean of per-batch F1 scores is not the F1 of the whole set: the reason EpochMetric exists
+    per_batch = np.mean([sklearn_metrics.f1_score(t[t >= 0], s.argmax(-1)[t >= 0], average="macro")
+                         for s, t in batches])
+    assert abs(per_batch - scores["f1"]) > 1e-3
+    # a second pass starts afresh
+    again = evaluate(Identity(), batches, loss, metrics={"f1": f1})
+    assert again["f1"] == scores["f1"]
+
+
+def test_epoch_metric_for_regression_passes_values_through():
+    g = np.random.default_rng(1)
+    batches = [(g.standard_normal((4, 2)), g.standard_normal((4, 2))) for _ in range(3)]
+    mae = EpochMetric(sklearn_metrics.mean_absolute_error)
+    scores = evaluate(Identity(), batches, rnnlab.mse, metrics={"mae": mae})
+    allp = np.concatenate([p.ravel() for p, _ in batches])
+    allt = np.concatenate([t.ravel() for _, t in batches])
+    assert scores["mae"] == pytest.approx(np.abs(allp - allt).mean(), rel=1e-12)
+
+
+def test_metric_errors_name_what_came():
+    with pytest.raises(TypeError, match="fn must be callable"):
+        EpochMetric("f1")
+    with pytest.raises(ValueError, match="no batch was seen"):
+        EpochMetric(sklearn_metrics.f1_score).compute()
+    with pytest.raises(ValueError, match=r"prediction has shape \(2, 3, 4\) but target has shape"):
+        accuracy(np.zeros((2, 3, 4)), np.zeros((2,), dtype=int))
+    assert "average='macro'" in repr(EpochMetric(sklearn_metrics.f1_score, average="macro"))
