@@ -2,16 +2,18 @@
 
 Two kinds:
 
-* a function ``f(prediction, target) -> float``, such as :func:`accuracy`, is computed on
-  every batch and averaged, each batch weighted by its number of real targets. That is exact
-  for metrics that are means over targets (accuracy, mean squared error).
-* an :class:`EpochMetric` gathers the labels of every batch and computes once at the end:
-  the right way for metrics that are not means over batches (F1, precision, recall, AUC).
-  The computation comes from a library, e.g.
+* a function ``f(prediction, target) -> float``, such as :func:`accuracy`, is computed
+  on every batch and averaged, each batch weighted by its number of real targets. That
+  is exact for metrics that are means over targets (accuracy, mean squared error).
+* an :class:`EpochMetric` gathers the labels of every batch and computes once at the
+  end: the right way for metrics that are not means over batches (F1, precision, recall,
+  AUC). The computation comes from a library, e.g.
   ``EpochMetric(sklearn.metrics.f1_score, average="macro")``.
 
-Integer targets below 0 are padding (PyTorch's ``ignore_index`` is -100) and never count.
+Integer targets below 0 are padding (PyTorch's ``ignore_index`` is -100) and never
+count.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,9 +30,11 @@ def _real(prediction, target):
     if prediction.ndim == target.ndim + 1:
         prediction = prediction.argmax(axis=-1)
     elif prediction.shape != target.shape:
-        raise ValueError(f"prediction has shape {prediction.shape} but target has shape "
-                         f"{target.shape}: expected the same shape, or class scores with one "
-                         f"more axis")
+        raise ValueError(
+            f"prediction has shape {prediction.shape} but target has shape "
+            f"{target.shape}: expected the same shape, or class scores with one "
+            f"more axis"
+        )
     prediction, target = prediction.reshape(-1), target.reshape(-1)
     if np.issubdtype(target.dtype, np.integer):
         real = target >= 0
@@ -39,7 +43,7 @@ def _real(prediction, target):
 
 
 def accuracy(prediction, target) -> float:
-    """Fraction of real targets whose predicted class (argmax of the last axis) is right.
+    """Share of real targets whose predicted class (argmax of the last axis) is right.
 
     Parameters
     ----------
@@ -57,18 +61,21 @@ class EpochMetric:
 
     Parameters
     ----------
-    fn : callable ``fn(y_true, y_pred, **kwargs) -> float``, e.g. ``sklearn.metrics.f1_score``
+    fn : callable ``fn(y_true, y_pred, **kwargs) -> float``
+        e.g. ``sklearn.metrics.f1_score``
     **kwargs : passed to ``fn`` (``average="macro"``, ``labels=...``)
 
-    Each batch adds its real targets and predicted labels (the argmax of class scores, or the
-    prediction itself for regression), moved to the CPU; :meth:`compute` calls ``fn`` on all of
-    them. :func:`rnnlab.evaluate` calls :meth:`reset`, :meth:`update` per batch and
-    :meth:`compute`.
+    Each batch adds its real targets and predicted labels (the argmax of class scores,
+    or the prediction itself for regression), moved to the CPU; :meth:`compute` calls
+    ``fn`` on all of them. :func:`rnnlab.evaluate` calls :meth:`reset`, :meth:`update`
+    per batch and :meth:`compute`.
     """
 
     def __init__(self, fn, **kwargs):
         if not callable(fn):
-            raise TypeError(f"fn must be callable, like sklearn.metrics.f1_score; got {fn!r}")
+            raise TypeError(
+                f"fn must be callable, like sklearn.metrics.f1_score; got {fn!r}"
+            )
         self.fn, self.kwargs = fn, kwargs
         self.reset()
 
@@ -82,8 +89,14 @@ class EpochMetric:
 
     def compute(self) -> float:
         if not self._true:
-            raise ValueError("EpochMetric.compute: no batch was seen (call update first)")
-        return float(self.fn(np.concatenate(self._true), np.concatenate(self._pred), **self.kwargs))
+            raise ValueError(
+                "EpochMetric.compute: no batch was seen (call update first)"
+            )
+        return float(
+            self.fn(
+                np.concatenate(self._true), np.concatenate(self._pred), **self.kwargs
+            )
+        )
 
     def __repr__(self):
         args = "".join(f", {k}={v!r}" for k, v in self.kwargs.items())

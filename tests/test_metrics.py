@@ -1,4 +1,5 @@
-"""Metrics for fit/evaluate: batch-averaged functions and EpochMetric over all labels."""
+"""Metrics for fit/evaluate: batch-averaged functions, EpochMetric over all labels."""
+
 import numpy as np
 import pytest
 
@@ -25,7 +26,7 @@ def _batches(seed, sizes, C=3, padded=False):
         scores = g.standard_normal((n, 5, C)) if padded else g.standard_normal((n, C))
         target = g.integers(0, C, scores.shape[:-1])
         if padded:
-            target[:, g.integers(1, 5):] = -100  # padding at the end of every sequence
+            target[:, g.integers(1, 5) :] = -100  # padding at the end of every sequence
         out.append((scores, target))
     return out
 
@@ -46,12 +47,20 @@ def test_evaluate_metrics_equal_scikit_learn_on_all_labels(padded):
     f1 = EpochMetric(sklearn_metrics.f1_score, average="macro")
     loss = lambda z, y: rnnlab.cross_entropy(z, y, ignore_index=-100)  # noqa: E731
     scores = evaluate(Identity(), batches, loss, metrics={"acc": accuracy, "f1": f1})
-    assert scores["acc"] == pytest.approx(sklearn_metrics.accuracy_score(true, pred), abs=1e-12)
-    assert scores["f1"] == pytest.approx(sklearn_metrics.f1_score(true, pred, average="macro"),
-                                         abs=1e-12)
-    # a mean of per-batch F1 scores is not the F1 of the whole set: the reason EpochMetric exists
-    per_batch = np.mean([sklearn_metrics.f1_score(t[t >= 0], s.argmax(-1)[t >= 0], average="macro")
-                         for s, t in batches])
+    assert scores["acc"] == pytest.approx(
+        sklearn_metrics.accuracy_score(true, pred), abs=1e-12
+    )
+    assert scores["f1"] == pytest.approx(
+        sklearn_metrics.f1_score(true, pred, average="macro"), abs=1e-12
+    )
+    # a mean of per-batch F1 scores is not the F1 of the whole set: the reason
+    # EpochMetric exists
+    per_batch = np.mean(
+        [
+            sklearn_metrics.f1_score(t[t >= 0], s.argmax(-1)[t >= 0], average="macro")
+            for s, t in batches
+        ]
+    )
     assert abs(per_batch - scores["f1"]) > 1e-3
     # a second pass starts afresh
     again = evaluate(Identity(), batches, loss, metrics={"f1": f1})
@@ -73,6 +82,10 @@ def test_metric_errors_name_what_came():
         EpochMetric("f1")
     with pytest.raises(ValueError, match="no batch was seen"):
         EpochMetric(sklearn_metrics.f1_score).compute()
-    with pytest.raises(ValueError, match=r"prediction has shape \(2, 3, 4\) but target has shape"):
+    with pytest.raises(
+        ValueError, match=r"prediction has shape \(2, 3, 4\) but target has shape"
+    ):
         accuracy(np.zeros((2, 3, 4)), np.zeros((2,), dtype=int))
-    assert "average='macro'" in repr(EpochMetric(sklearn_metrics.f1_score, average="macro"))
+    assert "average='macro'" in repr(
+        EpochMetric(sklearn_metrics.f1_score, average="macro")
+    )
