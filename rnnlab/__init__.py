@@ -4,13 +4,28 @@ NumPy (CPU) and CuPy (GPU) layers with hand-written backpropagation through time
 verified against finite differences and PyTorch. The course that derives every
 line is in the book (``book/`` and ``notebooks/`` of the repository).
 
-Layout: the core (:mod:`.backend` and :mod:`.kernels` for arrays and devices, :mod:`.module`
-for Module and containers), layers (:mod:`.nn`), :mod:`.losses`, :mod:`.metrics`, :mod:`.optim`, :mod:`.data`,
-training (:mod:`.train`, :mod:`.callbacks`), checking (:mod:`.gradcheck`, :mod:`.interop`),
-:mod:`.models`, and the course's own tools (:mod:`.course`).
+Layout: the core (:mod:`.backend` and :mod:`.kernels` for arrays and devices,
+:mod:`.module` for Module and containers), layers (:mod:`.nn`), :mod:`.losses`,
+:mod:`.metrics`, :mod:`.optim`, :mod:`.data`, training (:mod:`.train`,
+:mod:`.callbacks`), checking (:mod:`.gradcheck`, :mod:`.interop`), :mod:`.models`, and
+the course's own tools (:mod:`.course`).
 """
-from . import (backend, callbacks, course, data, gradcheck, interop, kernels, losses, metrics,
-               models, nn, optim, train)
+
+from . import (
+    backend,
+    callbacks,
+    course,
+    data,
+    gradcheck,
+    interop,
+    kernels,
+    losses,
+    metrics,
+    models,
+    nn,
+    optim,
+    train,
+)
 from .backend import available_devices, seed, to_device, to_numpy
 from .callbacks import BestCheckpoint, EarlyStopping
 from .gradcheck import assert_gradients_close, check_module
@@ -19,28 +34,89 @@ from .metrics import EpochMetric, accuracy
 from .module import Module, ModuleDict, ModuleList, Sequential, is_grad_enabled, no_grad
 from .nn.layers import Dropout, Embedding, Linear
 from .nn.pooling import SequencePool
-from .nn.recurrent import (GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell, rnn_step_backward,
-                           rnn_step_forward)
+from .nn.recurrent import (
+    GRU,
+    LSTM,
+    RNN,
+    GRUCell,
+    LSTMCell,
+    RNNCell,
+    rnn_step_backward,
+    rnn_step_forward,
+)
 from .nn.sequences import lengths_to_mask, pad_sequences
-from .optim import SGD, Adam, CosineLR, StepLR, WarmupLR, clip_grad_norm, clip_grad_value
+from .optim import (
+    SGD,
+    Adam,
+    CosineLR,
+    StepLR,
+    WarmupLR,
+    clip_grad_norm,
+    clip_grad_value,
+)
 from .train import History, evaluate, fit
 
 __version__ = "0.1.0"
 
 __all__ = [
     # modules and layers
-    "Module", "Sequential", "ModuleList", "ModuleDict", "no_grad", "is_grad_enabled",
-    "RNN", "RNNCell", "LSTM", "LSTMCell", "GRU", "GRUCell",
-    "Linear", "Embedding", "Dropout", "SequencePool", "pad_sequences", "lengths_to_mask",
+    "Module",
+    "Sequential",
+    "ModuleList",
+    "ModuleDict",
+    "no_grad",
+    "is_grad_enabled",
+    "RNN",
+    "RNNCell",
+    "LSTM",
+    "LSTMCell",
+    "GRU",
+    "GRUCell",
+    "Linear",
+    "Embedding",
+    "Dropout",
+    "SequencePool",
+    "pad_sequences",
+    "lengths_to_mask",
     # training
-    "cross_entropy", "mse", "SGD", "Adam", "StepLR", "CosineLR", "WarmupLR",
-    "clip_grad_norm", "clip_grad_value", "fit", "evaluate", "History", "accuracy", "EpochMetric",
-    "EarlyStopping", "BestCheckpoint",
+    "cross_entropy",
+    "mse",
+    "SGD",
+    "Adam",
+    "StepLR",
+    "CosineLR",
+    "WarmupLR",
+    "clip_grad_norm",
+    "clip_grad_value",
+    "fit",
+    "evaluate",
+    "History",
+    "accuracy",
+    "EpochMetric",
+    "EarlyStopping",
+    "BestCheckpoint",
     # checking
-    "check_module", "assert_gradients_close", "rnn_step_forward", "rnn_step_backward",
+    "check_module",
+    "assert_gradients_close",
+    "rnn_step_forward",
+    "rnn_step_backward",
     # devices
-    "seed", "to_device", "to_numpy", "available_devices",
+    "seed",
+    "to_device",
+    "to_numpy",
+    "available_devices",
     # submodules
-    "backend", "callbacks", "course", "data", "gradcheck", "interop", "kernels", "losses",
-    "metrics", "models", "nn", "optim", "train",
+    "backend",
+    "callbacks",
+    "course",
+    "data",
+    "gradcheck",
+    "interop",
+    "kernels",
+    "losses",
+    "metrics",
+    "models",
+    "nn",
+    "optim",
+    "train",
 ]

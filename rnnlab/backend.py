@@ -4,6 +4,7 @@ This is the only module that knows about CuPy, and it imports CuPy lazily,
 only when a GPU is asked for. Everything else takes its array module from its
 inputs with :func:`array_module`, so the same code runs on either device.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -35,7 +36,9 @@ def _load_cupy():
         try:
             count = cupy.cuda.runtime.getDeviceCount()
         except Exception as e:  # CUDA driver missing or broken
-            raise RuntimeError(f"CuPy is installed but no CUDA GPU is usable: {e}") from e
+            raise RuntimeError(
+                f"CuPy is installed but no CUDA GPU is usable: {e}"
+            ) from e
         if count == 0:
             raise RuntimeError("CuPy is installed but no CUDA GPU is visible")
         _cupy = cupy
@@ -75,7 +78,9 @@ def array_module(*arrays):
     """
     devices = {device_of(a) for a in arrays if a is not None}
     if len(devices) > 1:
-        raise ValueError("arrays live on different devices (NumPy and CuPy mixed); move them with to_device()")
+        raise ValueError(
+            "arrays live on different devices (NumPy and CuPy mixed); move them with to_device()"
+        )
     return _load_cupy() if devices == {"cuda"} else np
 
 
@@ -95,7 +100,8 @@ def to_numpy(x) -> np.ndarray:
 def synchronize(device: str) -> None:
     """Wait until the GPU has finished the work queued so far (a no-op for ``'cpu'``).
 
-    GPU calls return before their work is done, so a timer must synchronise before it reads the clock.
+    GPU calls return before their work is done, so a timer must synchronise before it
+    reads the clock.
     """
     if _check_device(device) == "cuda":
         _load_cupy().cuda.Device().synchronize()
@@ -158,8 +164,10 @@ def describe() -> str:
         dev = cupy.cuda.Device()
         name = cupy.cuda.runtime.getDeviceProperties(dev.id)["name"]
         name = name.decode() if isinstance(name, bytes) else name
-        lines.append(f"cuda: cupy {cupy.__version__}, device {dev.id} {name}, "
-                     f"{dev.mem_info[1] / 2**30:.0f} GiB, fused kernels {'on' if _fuse else 'off'}")
+        lines.append(
+            f"cuda: cupy {cupy.__version__}, device {dev.id} {name}, "
+            f"{dev.mem_info[1] / 2**30:.0f} GiB, fused kernels {'on' if _fuse else 'off'}"
+        )
     return "\n".join(lines)
 
 
@@ -193,5 +201,10 @@ def launch(kernel, *args):
         from .kernels import PREAMBLE
 
         k = _compiled[kernel.name] = _load_cupy().ElementwiseKernel(
-            kernel.in_params, kernel.out_params, kernel.body, kernel.name, preamble=PREAMBLE)
+            kernel.in_params,
+            kernel.out_params,
+            kernel.body,
+            kernel.name,
+            preamble=PREAMBLE,
+        )
     k(*args)

@@ -1,8 +1,10 @@
 """Callbacks for :func:`rnnlab.fit`: stop early, keep the best weights, save the best checkpoint.
 
 A callback's ``on_epoch_end(epoch, history, model)`` runs after each epoch's validation
-and returns True to stop training; ``on_train_end(history, model)`` runs once at the end.
+and returns True to stop training; ``on_train_end(history, model)`` runs once at the
+end.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,8 +33,11 @@ class _Monitor(Callback):
 
     def _improved(self, history, epoch: int) -> bool:
         value = history.last(self.monitor)
-        better = (value < self.best - self.min_delta if self.mode == "min"
-                  else value > self.best + self.min_delta)
+        better = (
+            value < self.best - self.min_delta
+            if self.mode == "min"
+            else value > self.best + self.min_delta
+        )
         if better:
             self.best, self.best_epoch = value, epoch
         return better
@@ -40,7 +45,8 @@ class _Monitor(Callback):
 
 class EarlyStopping(_Monitor):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
-    epochs; with ``restore_best`` (default) the model ends with the weights of its best epoch.
+    epochs; with ``restore_best`` (default) the model ends with the weights of its best
+    epoch.
 
     Parameters
     ----------
@@ -51,14 +57,22 @@ class EarlyStopping(_Monitor):
     restore_best : bool, default True
     """
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 3, mode: str = "min",
-                 min_delta: float = 0.0, restore_best: bool = True):
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 3,
+        mode: str = "min",
+        min_delta: float = 0.0,
+        restore_best: bool = True,
+    ):
         super().__init__(monitor, mode, min_delta)
         if not (isinstance(patience, int) and patience >= 1):
             raise ValueError(f"patience must be a positive integer, got {patience!r}")
         self.patience, self.restore_best = patience, restore_best
         self.best_state, self.stopped_epoch = None, None
-        self.wait = 0  # epochs since the last improvement: counted here, so a continued run
+        self.wait = (
+            0  # epochs since the last improvement: counted here, so a continued run
+        )
         #                (fit numbers its epochs from 0 again) and a nan value both work
 
     def on_epoch_end(self, epoch, history, model) -> bool:
@@ -85,7 +99,9 @@ class BestCheckpoint(_Monitor):
     configuration too, so ``from_checkpoint(path)`` rebuilds the best model.
     """
 
-    def __init__(self, path, monitor: str = "val_loss", mode: str = "min", min_delta: float = 0.0):
+    def __init__(
+        self, path, monitor: str = "val_loss", mode: str = "min", min_delta: float = 0.0
+    ):
         super().__init__(monitor, mode, min_delta)
         self.path = path
 

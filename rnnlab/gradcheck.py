@@ -1,9 +1,11 @@
 """Finite-difference gradient checking for any function or module (use float64).
 
-Central differences, :math:`\\partial f/\\partial x_i \\approx (f(x + \\epsilon e_i) - f(x - \\epsilon e_i)) / 2\\epsilon`,
-have error :math:`O(\\epsilon^2)`; with float64 and :math:`\\epsilon = 10^{-6}` a correct
-backward pass agrees to a relative error around 1e-9, and a wrong one is off by far more.
+Central differences, :math:`\\partial f/\\partial x_i \\approx (f(x + \\epsilon e_i) -
+f(x - \\epsilon e_i)) / 2\\epsilon`, have error :math:`O(\\epsilon^2)`; with float64 and
+:math:`\\epsilon = 10^{-6}` a correct backward pass agrees to a relative error around
+1e-9, and a wrong one is off by far more.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,11 +29,16 @@ def numerical_gradient(f, x, eps: float = 1e-6, indices=None):
     (flat indices) only those entries are estimated and the rest are left 0.
     """
     if x.dtype != np.float64:
-        raise TypeError(f"gradient checks need float64 to be meaningful, got x of dtype {x.dtype}")
+        raise TypeError(
+            f"gradient checks need float64 to be meaningful, got x of dtype {x.dtype}"
+        )
     xp = backend.array_module(x)
     grad = xp.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)  # views: x is contiguous for every caller here
-    for i in (range(x.size) if indices is None else indices):
+    flat, gflat = (
+        x.reshape(-1),
+        grad.reshape(-1),
+    )  # views: x is contiguous for every caller here
+    for i in range(x.size) if indices is None else indices:
         old = float(flat[i])
         flat[i] = old + eps
         fp = f()
@@ -59,11 +66,13 @@ def _is_float(a) -> bool:
     return a is not None and hasattr(a, "dtype") and np.issubdtype(a.dtype, np.floating)
 
 
-def check_module(module, *inputs, seed: int = 0, eps: float = 1e-6, max_entries: int | None = None) -> dict[str, float]:
+def check_module(
+    module, *inputs, seed: int = 0, eps: float = 1e-6, max_entries: int | None = None
+) -> dict[str, float]:
     """Compare a module's ``backward`` with finite differences, for every parameter and float input.
 
-    The scalar checked is :math:`L = \\sum_k \\langle \\text{out}_k, g_k \\rangle` with fixed
-    random :math:`g_k`, so every output (including final states) is exercised. The
+    The scalar checked is :math:`L = \\sum_k \\langle \\text{out}_k, g_k \\rangle` with
+    fixed random :math:`g_k`, so every output (including final states) is exercised. The
     global seed is reset before each forward pass, so dropout masks stay fixed.
 
     Parameters
@@ -77,10 +86,14 @@ def check_module(module, *inputs, seed: int = 0, eps: float = 1e-6, max_entries:
     -------
     dict mapping ``"param <name>"`` and ``"input <k>"`` to relative errors.
     """
-    dtypes = {a.dtype for _, a, _ in module.named_parameters()} | {a.dtype for a in _leaves(inputs) if _is_float(a)}
+    dtypes = {a.dtype for _, a, _ in module.named_parameters()} | {
+        a.dtype for a in _leaves(inputs) if _is_float(a)
+    }
     if dtypes != {np.dtype(np.float64)}:
-        raise TypeError(f"check_module needs float64 parameters and inputs (module.to(dtype=np.float64)), "
-                        f"got {sorted(str(d) for d in dtypes)}")
+        raise TypeError(
+            f"check_module needs float64 parameters and inputs (module.to(dtype=np.float64)), "
+            f"got {sorted(str(d) for d in dtypes)}"
+        )
     pick = np.random.default_rng(seed + 1)
 
     def forward():
@@ -89,21 +102,39 @@ def check_module(module, *inputs, seed: int = 0, eps: float = 1e-6, max_entries:
 
     with no_grad():
         out = forward()
-    upstream = _like(out, lambda o: None if not _is_float(o) else
-                     backend.array_module(o).asarray(pick.standard_normal(o.shape)))
+    upstream = _like(
+        out,
+        lambda o: (
+            None
+            if not _is_float(o)
+            else backend.array_module(o).asarray(pick.standard_normal(o.shape))
+        ),
+    )
 
     def loss():
         with no_grad():  # the many forwards of the finite differences keep nothing
             o = forward()
-        return sum(float((a * g).sum()) for a, g in zip(_leaves(o), _leaves(upstream)) if g is not None)
+        return sum(
+            float((a * g).sum())
+            for a, g in zip(_leaves(o), _leaves(upstream))
+            if g is not None
+        )
 
     module.zero_grad()
     forward()
-    d_in = module.backward(*upstream) if isinstance(out, tuple) else module.backward(upstream)
+    d_in = (
+        module.backward(*upstream)
+        if isinstance(out, tuple)
+        else module.backward(upstream)
+    )
     d_in = d_in if len(inputs) > 1 else (d_in,)
 
     def entries(a):
-        return None if max_entries is None or a.size <= max_entries else pick.choice(a.size, max_entries, replace=False)
+        return (
+            None
+            if max_entries is None or a.size <= max_entries
+            else pick.choice(a.size, max_entries, replace=False)
+        )
 
     errors = {}
     for name, p, g in module.named_parameters():
@@ -114,10 +145,14 @@ def check_module(module, *inputs, seed: int = 0, eps: float = 1e-6, max_entries:
     for k, (x, dx) in enumerate(zip(_leaves(inputs), _leaves(d_in))):
         if _is_float(x):
             if dx is None:
-                raise AssertionError(f"backward returned no gradient for float input {k}")
+                raise AssertionError(
+                    f"backward returned no gradient for float input {k}"
+                )
             idx = entries(x)
             num = numerical_gradient(loss, x, eps, idx)
-            errors[f"input {k}"] = relative_error(dx if idx is None else _subset(dx, idx), num)
+            errors[f"input {k}"] = relative_error(
+                dx if idx is None else _subset(dx, idx), num
+            )
     return errors
 
 
@@ -131,4 +166,6 @@ def assert_gradients_close(errors: dict[str, float], tol: float = 1e-6) -> None:
     """Raise ``AssertionError`` listing every gradient whose relative error exceeds ``tol``."""
     bad = {k: v for k, v in errors.items() if not v < tol}
     if bad:
-        raise AssertionError("finite-difference check failed (relative error > %g): %s" % (tol, bad))
+        raise AssertionError(
+            "finite-difference check failed (relative error > %g): %s" % (tol, bad)
+        )

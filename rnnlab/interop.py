@@ -9,13 +9,15 @@ its reset gate multiplies the n block of ``bias_hh``, so that block stays apart
 as ``b_hn``.
 
 * ``from_torch`` adds the biases;
-* ``to_torch`` puts ``b_h`` in ``bias_ih`` and zeros (or, for the GRU, ``b_hn``) in ``bias_hh``:
-  the same function, so ``from_torch(to_torch(m))`` reproduces ``m`` exactly;
-* the gradient of the loss w.r.t. each PyTorch bias is the gradient w.r.t. the
-  rnnlab bias it was added into, which is what ``torch_state_dict(..., grads=True)`` returns.
+* ``to_torch`` puts ``b_h`` in ``bias_ih`` and zeros (or, for the GRU, ``b_hn``) in
+  ``bias_hh``: the same function, so ``from_torch(to_torch(m))`` reproduces ``m``
+  exactly;
+* the gradient of the loss w.r.t. each PyTorch bias is the gradient w.r.t. the rnnlab
+  bias it was added into, which is what ``torch_state_dict(..., grads=True)`` returns.
 
 torch is optional: these functions import it when called.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,20 +32,25 @@ def _torch():
     try:
         import torch
     except ImportError as e:
-        raise ImportError("rnnlab.interop needs PyTorch: pip install torch (or rnnlab[torch])") from e
+        raise ImportError(
+            "rnnlab.interop needs PyTorch: pip install torch (or rnnlab[torch])"
+        ) from e
     return torch
 
 
 def _check_supported(module):
     if type(module) not in _CLASSES.values():
-        raise TypeError(f"interop supports rnnlab.RNN, LSTM and GRU, got {type(module).__name__}")
+        raise TypeError(
+            f"interop supports rnnlab.RNN, LSTM and GRU, got {type(module).__name__}"
+        )
 
 
 def torch_state_dict(module, grads: bool = False) -> dict[str, np.ndarray]:
     """Parameters (or, with ``grads=True``, their gradients) as NumPy arrays under PyTorch's keys.
 
-    The result loads into the matching ``torch.nn`` module with ``load_state_dict``, and with
-    ``grads=True`` it equals the ``.grad`` of each PyTorch parameter after the same backward pass.
+    The result loads into the matching ``torch.nn`` module with ``load_state_dict``, and
+    with ``grads=True`` it equals the ``.grad`` of each PyTorch parameter after the same
+    backward pass.
     """
     _check_supported(module)
     src = module.grads if grads else module.params
@@ -58,7 +65,7 @@ def torch_state_dict(module, grads: bool = False) -> dict[str, np.ndarray]:
             out[f"bias_ih_{key}"] = b
             if isinstance(module, GRU):  # r, z blocks merged into b_h; n block is b_hn
                 hh = np.zeros_like(b) if not grads else b.copy()
-                hh[2 * H:] = get("b_hn")
+                hh[2 * H :] = get("b_hn")
             else:
                 hh = b.copy() if grads else np.zeros_like(b)
             out[f"bias_hh_{key}"] = hh
@@ -74,13 +81,24 @@ def from_torch(torch_module):
     tm = torch_module
     kind = next((k for k in _CLASSES if type(tm) is getattr(torch.nn, k)), None)
     if kind is None:
-        raise TypeError(f"from_torch supports torch.nn.RNN, LSTM and GRU, got {type(tm).__name__}")
+        raise TypeError(
+            f"from_torch supports torch.nn.RNN, LSTM and GRU, got {type(tm).__name__}"
+        )
     if getattr(tm, "proj_size", 0):
         raise ValueError("LSTM proj_size is not supported")
     sd = {k: v.detach().cpu().numpy() for k, v in tm.state_dict().items()}
     extra = {"nonlinearity": tm.nonlinearity} if kind == "RNN" else {}
-    m = _CLASSES[kind](tm.input_size, tm.hidden_size, num_layers=tm.num_layers, bias=tm.bias,
-                       batch_first=tm.batch_first, dropout=tm.dropout, bidirectional=tm.bidirectional, dtype=sd["weight_hh_l0"].dtype, **extra)
+    m = _CLASSES[kind](
+        tm.input_size,
+        tm.hidden_size,
+        num_layers=tm.num_layers,
+        bias=tm.bias,
+        batch_first=tm.batch_first,
+        dropout=tm.dropout,
+        bidirectional=tm.bidirectional,
+        dtype=sd["weight_hh_l0"].dtype,
+        **extra,
+    )
     H, state = tm.hidden_size, {}
     for key in m.layer_keys:
         state[f"W_xh_{key}"] = sd[f"weight_ih_{key}"]
@@ -88,8 +106,8 @@ def from_torch(torch_module):
         if tm.bias:
             b_ih, b_hh = sd[f"bias_ih_{key}"], sd[f"bias_hh_{key}"].copy()
             if kind == "GRU":
-                state[f"b_hn_{key}"] = b_hh[2 * H:].copy()
-                b_hh[2 * H:] = 0
+                state[f"b_hn_{key}"] = b_hh[2 * H :].copy()
+                b_hh[2 * H :] = 0
             state[f"b_h_{key}"] = b_ih + b_hh
     m.load_state_dict(state)
     m.train(tm.training)
@@ -103,11 +121,21 @@ def to_torch(module):
     m = module
     kind = type(m).__name__
     if m.dtype.name not in ("float16", "float32", "float64"):
-        raise TypeError(f"no torch dtype for {m.dtype}; use module.to(dtype=np.float32) first")
+        raise TypeError(
+            f"no torch dtype for {m.dtype}; use module.to(dtype=np.float32) first"
+        )
     extra = {"nonlinearity": m.nonlinearity} if kind == "RNN" else {}
-    tm = getattr(torch.nn, kind)(m.input_size, m.hidden_size, num_layers=m.num_layers, bias=m.bias,
-                                 batch_first=m.batch_first, dropout=m.dropout, bidirectional=m.bidirectional,
-                                 dtype=getattr(torch, m.dtype.name), **extra)
+    tm = getattr(torch.nn, kind)(
+        m.input_size,
+        m.hidden_size,
+        num_layers=m.num_layers,
+        bias=m.bias,
+        batch_first=m.batch_first,
+        dropout=m.dropout,
+        bidirectional=m.bidirectional,
+        dtype=getattr(torch, m.dtype.name),
+        **extra,
+    )
     tm.load_state_dict({k: torch.from_numpy(v) for k, v in torch_state_dict(m).items()})
     tm.train(m.training)
     return tm

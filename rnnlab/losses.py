@@ -3,6 +3,7 @@
 Sequence losses average over *real* tokens only: padded positions (``mask == 0``
 or ``target == ignore_index``) contribute nothing to the loss or the gradient.
 """
+
 from __future__ import annotations
 
 from .backend import array_module
@@ -24,18 +25,22 @@ def _real_token_weights(xp, targets, mask, ignore_index, dtype):
         keep &= targets != ignore_index
     if mask is not None:
         if tuple(mask.shape) != tuple(targets.shape):
-            raise ValueError(f"mask has shape {tuple(mask.shape)}, expected the targets' shape {tuple(targets.shape)}")
+            raise ValueError(
+                f"mask has shape {tuple(mask.shape)}, expected the targets' shape {tuple(targets.shape)}"
+            )
         keep &= mask.astype(bool)
     if not bool(keep.any()):
-        raise ValueError("no real tokens: every target is masked or equal to ignore_index")
+        raise ValueError(
+            "no real tokens: every target is masked or equal to ignore_index"
+        )
     return keep.astype(dtype)
 
 
 def _reduce(per_item, d_per_item, total_weight, reduction):
     """``(loss, gradient)`` from per-item losses and their derivatives (each item's own).
 
-    'mean' divides both by the total weight, 'sum' keeps them, 'none' returns the per-item
-    losses, whose gradient is then that of their sum.
+    'mean' divides both by the total weight, 'sum' keeps them, 'none' returns the
+    per-item losses, whose gradient is then that of their sum.
     """
     if reduction == "none":
         return per_item, d_per_item
@@ -43,8 +48,15 @@ def _reduce(per_item, d_per_item, total_weight, reduction):
     return float(per_item.sum()) * scale, d_per_item * per_item.dtype.type(scale)
 
 
-def cross_entropy(logits, targets, *, mask=None, ignore_index: int | None = None, weight=None,
-                  reduction: str = "mean"):
+def cross_entropy(
+    logits,
+    targets,
+    *,
+    mask=None,
+    ignore_index: int | None = None,
+    weight=None,
+    reduction: str = "mean",
+):
     r"""Softmax cross-entropy over real tokens, with PyTorch's ``weight``, ``ignore_index``
     and ``reduction``.
 
@@ -60,8 +72,8 @@ def cross_entropy(logits, targets, *, mask=None, ignore_index: int | None = None
     ignore_index : int, optional
         Targets equal to it are skipped (like PyTorch's ``ignore_index``).
     weight : array, shape (V,), optional
-        A weight per class, e.g. to balance rare classes; 'mean' then divides by the sum of
-        the real tokens' weights, as PyTorch does.
+        A weight per class, e.g. to balance rare classes; 'mean' then divides by the sum
+        of the real tokens' weights, as PyTorch does.
     reduction : ``'mean'`` (default), ``'sum'`` or ``'none'``
         ``'none'`` returns the loss of every token, shape (...), 0 on padding.
 
@@ -69,21 +81,25 @@ def cross_entropy(logits, targets, *, mask=None, ignore_index: int | None = None
     -------
     loss : float (an array of shape (...) for ``'none'``)
     dlogits : array, shape (..., V), in the dtype of ``logits``
-        :math:`w_{y_i} (\operatorname{softmax}(z_i) - \text{onehot}(y_i))`, divided by the
-        total weight for ``'mean'``, 0 on padding.
+        :math:`w_{y_i} (\operatorname{softmax}(z_i) - \text{onehot}(y_i))`, divided by
+        the total weight for ``'mean'``, 0 on padding.
     """
     _check_reduction(reduction)
     xp = array_module(logits, targets, mask, weight)
     V = logits.shape[-1]
     if tuple(logits.shape[:-1]) != tuple(targets.shape):
-        raise ValueError(f"logits has shape {tuple(logits.shape)} and targets {tuple(targets.shape)}; "
-                         f"expected logits (..., V) with targets (...) of the same leading shape")
+        raise ValueError(
+            f"logits has shape {tuple(logits.shape)} and targets {tuple(targets.shape)}; "
+            f"expected logits (..., V) with targets (...) of the same leading shape"
+        )
     w = _real_token_weights(xp, targets, mask, ignore_index, logits.dtype)
     safe = xp.where(w > 0, targets, 0)  # ignored targets may be out of range
     check_int_array("targets", safe, high=V)
     if weight is not None:
         if tuple(weight.shape) != (V,):
-            raise ValueError(f"weight has shape {tuple(weight.shape)}, expected one weight per class ({V},)")
+            raise ValueError(
+                f"weight has shape {tuple(weight.shape)}, expected one weight per class ({V},)"
+            )
         w = w * weight.astype(logits.dtype, copy=False)[safe]
     logp = log_softmax(logits).reshape(-1, V)
     flat, wf = safe.reshape(-1), w.reshape(-1)
@@ -94,8 +110,12 @@ def cross_entropy(logits, targets, *, mask=None, ignore_index: int | None = None
     d *= wf[:, None]
     total = float(w.sum())
     if reduction == "mean" and total == 0:
-        raise ValueError("the real tokens' class weights sum to 0: their weighted mean is undefined")
-    loss, d = _reduce(per_token.reshape(targets.shape), d.reshape(logits.shape), total, reduction)
+        raise ValueError(
+            "the real tokens' class weights sum to 0: their weighted mean is undefined"
+        )
+    loss, d = _reduce(
+        per_token.reshape(targets.shape), d.reshape(logits.shape), total, reduction
+    )
     return loss, d
 
 
@@ -117,7 +137,9 @@ def mse(pred, target, *, mask=None, reduction: str = "mean"):
     _check_reduction(reduction)
     xp = array_module(pred, target, mask)
     if tuple(pred.shape) != tuple(target.shape):
-        raise ValueError(f"pred has shape {tuple(pred.shape)} but target has {tuple(target.shape)}; they must match")
+        raise ValueError(
+            f"pred has shape {tuple(pred.shape)} but target has {tuple(target.shape)}; they must match"
+        )
     diff = pred - target.astype(pred.dtype, copy=False)
     if mask is None:
         count = diff.size
@@ -125,7 +147,9 @@ def mse(pred, target, *, mask=None, reduction: str = "mean"):
         m = mask.astype(pred.dtype)
         if m.shape != pred.shape:
             if tuple(m.shape) != tuple(pred.shape[:-1]):
-                raise ValueError(f"mask has shape {tuple(mask.shape)}, expected {tuple(pred.shape)} or {tuple(pred.shape[:-1])}")
+                raise ValueError(
+                    f"mask has shape {tuple(mask.shape)}, expected {tuple(pred.shape)} or {tuple(pred.shape[:-1])}"
+                )
             m = xp.broadcast_to(m[..., None], pred.shape)
         count = int(m.sum())
         if count == 0:

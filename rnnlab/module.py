@@ -23,6 +23,7 @@ The calling protocol, the same for every module:
   sampling and beam search; ``eval()`` only switches dropout off, as in PyTorch;
 * outputs handed to the caller never alias what ``backward`` will read.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,12 +73,20 @@ class Module:
     def __setattr__(self, name, value):
         if isinstance(value, Module):
             self._modules[name] = value
-        elif isinstance(value, (list, tuple)) and any(isinstance(v, Module) for v in value):
-            raise TypeError(f"{name}: a {type(value).__name__} of modules is not registered (its "
-                            f"parameters would be missed); use rnnlab.ModuleList({name}) instead")
-        elif isinstance(value, dict) and any(isinstance(v, Module) for v in value.values()):
-            raise TypeError(f"{name}: a dict of modules is not registered (its parameters would "
-                            f"be missed); use rnnlab.ModuleDict({name}) instead")
+        elif isinstance(value, (list, tuple)) and any(
+            isinstance(v, Module) for v in value
+        ):
+            raise TypeError(
+                f"{name}: a {type(value).__name__} of modules is not registered (its "
+                f"parameters would be missed); use rnnlab.ModuleList({name}) instead"
+            )
+        elif isinstance(value, dict) and any(
+            isinstance(v, Module) for v in value.values()
+        ):
+            raise TypeError(
+                f"{name}: a dict of modules is not registered (its parameters would "
+                f"be missed); use rnnlab.ModuleDict({name}) instead"
+            )
         elif name in self._modules:
             del self._modules[name]
         object.__setattr__(self, name, value)
@@ -89,27 +98,35 @@ class Module:
 
     def tie(self, name: str, source: "Module", source_name: str | None = None) -> None:
         """Make ``params[name]`` the very array ``source.params[source_name]`` (and share its
-        gradient), as PyTorch's ``head.weight = embed.weight`` does: weight tying (Press and
-        Wolf 2017). Both modules' backwards then add into one gradient.
+        gradient), as PyTorch's ``head.weight = embed.weight`` does: weight tying (Press
+        and Wolf 2017). Both modules' backwards then add into one gradient.
         """
         source_name = name if source_name is None else source_name
         if source_name not in source.params:
-            raise KeyError(f"source has no parameter {source_name!r}; it has {sorted(source.params)}")
+            raise KeyError(
+                f"source has no parameter {source_name!r}; it has {sorted(source.params)}"
+            )
         own, theirs = self.params.get(name), source.params[source_name]
         if own is not None and tuple(own.shape) != tuple(theirs.shape):
-            raise ValueError(f"cannot tie {name!r} of shape {tuple(own.shape)} to {source_name!r} "
-                             f"of shape {tuple(theirs.shape)}")
+            raise ValueError(
+                f"cannot tie {name!r} of shape {tuple(own.shape)} to {source_name!r} "
+                f"of shape {tuple(theirs.shape)}"
+            )
         self.params[name], self.grads[name] = theirs, source.grads[source_name]
 
-    def named_parameters(self, prefix: str = "", remove_duplicate: bool = True
-                         ) -> Iterator[tuple[str, object, object]]:
+    def named_parameters(
+        self, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, object, object]]:
         """Yield ``(dotted_name, param, grad)`` for this module and every submodule.
 
-        A parameter reached twice (a module placed twice, a tied weight) is yielded once,
-        under its first name, unless ``remove_duplicate=False``, so an optimiser steps it once.
+        A parameter reached twice (a module placed twice, a tied weight) is yielded
+        once, under its first name, unless ``remove_duplicate=False``, so an optimiser
+        steps it once.
         """
         seen = set()
-        for name, module in self._named_modules(prefix, set() if remove_duplicate else None):
+        for name, module in self._named_modules(
+            prefix, set() if remove_duplicate else None
+        ):
             for k, p in module.params.items():
                 if remove_duplicate:
                     if id(p) in seen:
@@ -188,8 +205,10 @@ class Module:
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of every parameter as NumPy arrays, under dotted names (a tied array under
         each of its names, as in PyTorch)."""
-        return {k: backend.to_numpy(p).copy()
-                for k, p, _ in self.named_parameters(remove_duplicate=False)}
+        return {
+            k: backend.to_numpy(p).copy()
+            for k, p, _ in self.named_parameters(remove_duplicate=False)
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Copy ``state`` into the parameters in place (keeping optimiser references valid).
@@ -200,8 +219,11 @@ class Module:
         own = {k: p for k, p, _ in self.named_parameters(remove_duplicate=False)}
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))
-        bad = [f"{k}: checkpoint {tuple(state[k].shape)}, model {tuple(own[k].shape)}"
-               for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+        bad = [
+            f"{k}: checkpoint {tuple(state[k].shape)}, model {tuple(own[k].shape)}"
+            for k in own
+            if k in state and tuple(state[k].shape) != tuple(own[k].shape)
+        ]
         if missing or unexpected or bad:
             lines = ["checkpoint does not fit this model:"]
             if missing:
@@ -220,7 +242,8 @@ class Module:
         ``dtype``), or None when a checkpoint holds weights only. A model sets ``self.config``."""
         return getattr(self, "config", None)
 
-    #: configuration keys a checkpoint may differ in (they do not change what the weights mean)
+    # : configuration keys a checkpoint may differ in (they do not change what the
+    # weights mean)
     free_config_keys: tuple[str, ...] = ("dropout",)
 
     def check_checkpoint_config(self, config: dict, path) -> None:
@@ -231,8 +254,13 @@ class Module:
         keys = sorted((set(config) | set(own)) - set(self.free_config_keys))
         differ = [k for k in keys if config.get(k) != own.get(k)]
         if differ:
-            raise ValueError(f"{path} holds a model configured differently: " + "; ".join(
-                f"{k}: checkpoint {config.get(k)!r}, this model {own.get(k)!r}" for k in differ))
+            raise ValueError(
+                f"{path} holds a model configured differently: "
+                + "; ".join(
+                    f"{k}: checkpoint {config.get(k)!r}, this model {own.get(k)!r}"
+                    for k in differ
+                )
+            )
 
     @classmethod
     def from_config(cls, config: dict, dtype) -> "Module":
@@ -245,7 +273,11 @@ class Module:
         arrays = self.state_dict()
         config = self.checkpoint_config()
         if config is not None:
-            meta = {"class": type(self).__name__, "config": config, "dtype": self.dtype.name}
+            meta = {
+                "class": type(self).__name__,
+                "config": config,
+                "dtype": self.dtype.name,
+            }
             arrays[META] = np.array(json.dumps(meta))
         write_npz(path, arrays)
 
@@ -256,7 +288,9 @@ class Module:
         if META in arrays:
             meta = _read_meta(arrays, path)
             if meta["class"] != type(self).__name__:
-                raise ValueError(f"{path} holds a {meta['class']}, not a {type(self).__name__}")
+                raise ValueError(
+                    f"{path} holds a {meta['class']}, not a {type(self).__name__}"
+                )
             self.check_checkpoint_config(meta["config"], path)
             del arrays[META]
         self.load_state_dict(arrays)
@@ -267,16 +301,19 @@ class Module:
         """Rebuild the model saved with :meth:`save`: same class, configuration, dtype and weights."""
         arrays = read_npz(path)
         if META not in arrays:
-            raise ValueError(f"{path} holds weights only (no configuration stored); build the "
-                             f"model yourself and call .load({str(path)!r})")
+            raise ValueError(
+                f"{path} holds weights only (no configuration stored); build the "
+                f"model yourself and call .load({str(path)!r})"
+            )
         meta = _read_meta(arrays, path)
         if meta["class"] != cls.__name__:
             raise ValueError(f"{path} holds a {meta['class']}, not a {cls.__name__}")
         return cls.from_config(meta["config"], np.dtype(meta["dtype"])).load(path)
 
-    # --- calling: the tape ----------------------------------------------
-    #: pending forwards on one module above which a warning says that evaluation or sampling
-    #: probably forgot ``no_grad`` (every pending forward holds its activations in memory)
+    # --- calling: the tape ---------------------------------------------- : pending
+    # forwards on one module above which a warning says that evaluation or sampling :
+    # probably forgot ``no_grad`` (every pending forward holds its activations in
+    # memory)
     tape_warning: int = 1000
 
     def save_for_backward(self, saved) -> None:
@@ -288,19 +325,22 @@ class Module:
                     f"{type(self).__name__} holds {self.tape_warning} forward calls waiting for "
                     f"backward, each keeping its activations in memory: run evaluation and "
                     f"sampling under `with rnnlab.no_grad():` (or call clear_tape())",
-                    UserWarning, stacklevel=3)
+                    UserWarning,
+                    stacklevel=3,
+                )
 
     def saved(self, pop: bool = True):
         """Pop what the most recent pending ``forward`` saved; ``RuntimeError`` if none is pending.
 
-        ``pop=False`` only looks, so a backward can check its arguments first and leave the
-        tape as it was when it rejects them.
+        ``pop=False`` only looks, so a backward can check its arguments first and leave
+        the tape as it was when it rejects them.
         """
         if not self._tape:
             raise RuntimeError(
                 f"{type(self).__name__}.backward called with no pending forward: every backward "
                 f"consumes one earlier forward call (was forward run under no_grad(), or "
-                f"backward called more often than forward?)")
+                f"backward called more often than forward?)"
+            )
         return self._tape.pop() if pop else self._tape[-1]
 
     @property
@@ -331,7 +371,10 @@ class Module:
         return ""
 
     def __repr__(self):
-        inner = [f"  ({n}): " + repr(m).replace("\n", "\n  ") for n, m in self._modules.items()]
+        inner = [
+            f"  ({n}): " + repr(m).replace("\n", "\n  ")
+            for n, m in self._modules.items()
+        ]
         head = f"{type(self).__name__}({self.extra_repr()}"
         return head + ("\n" + "\n".join(inner) + "\n)" if inner else ")")
 
@@ -339,7 +382,9 @@ class Module:
 def write_npz(path, arrays: dict) -> None:
     """``np.savez`` to exactly ``path`` (``np.savez`` itself appends ``.npz`` to a bare name)."""
     tmp = f"{path}.tmp"
-    with open(tmp, "wb") as f:  # written aside and renamed: a crash never leaves half a file
+    with open(
+        tmp, "wb"
+    ) as f:  # written aside and renamed: a crash never leaves half a file
         np.savez(f, **arrays)
     os.replace(tmp, path)
 
@@ -351,16 +396,21 @@ def _read_meta(arrays: dict, path) -> dict:
     try:
         meta = json.loads(str(arrays[META]))
     except ValueError as e:
-        raise ValueError(f"{path}: the model description stored in it is damaged ({e})") from e
+        raise ValueError(
+            f"{path}: the model description stored in it is damaged ({e})"
+        ) from e
     missing = {"class", "config", "dtype"} - set(meta if isinstance(meta, dict) else ())
     if missing:
-        raise ValueError(f"{path}: the model description stored in it lacks {sorted(missing)}")
+        raise ValueError(
+            f"{path}: the model description stored in it lacks {sorted(missing)}"
+        )
     return meta
 
 
 def read_npz(path) -> dict[str, np.ndarray]:
     """Every array of an ``.npz`` checkpoint, or a ``ValueError`` naming the file when it is
-    not one (another format, truncated, corrupted); ``FileNotFoundError`` when it is missing.
+    not one (another format, truncated, corrupted); ``FileNotFoundError`` when it is
+    missing.
 
     Never unpickles: a checkpoint holds plain arrays only.
     """
@@ -369,14 +419,18 @@ def read_npz(path) -> dict[str, np.ndarray]:
     with open(path, "rb") as f:
         head = f.read(4)
     if head != b"PK\x03\x04":  # every .npz is a zip archive
-        raise ValueError(f"{path} is not an rnnlab checkpoint: an .npz file (written by save) "
-                         f"starts with a zip header, this one starts with {head!r}")
+        raise ValueError(
+            f"{path} is not an rnnlab checkpoint: an .npz file (written by save) "
+            f"starts with a zip header, this one starts with {head!r}"
+        )
     try:
         with np.load(path, allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-        raise ValueError(f"{path} is a damaged checkpoint (truncated or corrupted): "
-                         f"{type(e).__name__}: {e}") from e
+        raise ValueError(
+            f"{path} is a damaged checkpoint (truncated or corrupted): "
+            f"{type(e).__name__}: {e}"
+        ) from e
 
 
 class ModuleList(Module):
@@ -421,13 +475,17 @@ class Sequential(ModuleList):
     def __init__(self, *modules: Module):
         for i, m in enumerate(modules):
             if not isinstance(m, Module):
-                raise TypeError(f"Sequential takes modules; argument {i} is a {type(m).__name__}")
+                raise TypeError(
+                    f"Sequential takes modules; argument {i} is a {type(m).__name__}"
+                )
         super().__init__(modules)
 
     def forward(self, x):
         for m in self:
             x = m(x)
-        self.save_for_backward(None)  # one pending call, so a backward too many names Sequential
+        self.save_for_backward(
+            None
+        )  # one pending call, so a backward too many names Sequential
         return x
 
     def backward(self, dy):
@@ -450,12 +508,18 @@ class ModuleDict(Module):
 
     def __setitem__(self, key: str, module: Module) -> None:
         if not isinstance(key, str) or not key.isidentifier():
-            raise ValueError(f"ModuleDict keys must be identifiers (they become parameter names), "
-                             f"got {key!r}")
+            raise ValueError(
+                f"ModuleDict keys must be identifiers (they become parameter names), "
+                f"got {key!r}"
+            )
         if key not in self._modules and hasattr(self, key):
-            raise ValueError(f"ModuleDict key {key!r} would hide the attribute of that name")
+            raise ValueError(
+                f"ModuleDict key {key!r} would hide the attribute of that name"
+            )
         if not isinstance(module, Module):
-            raise TypeError(f"ModuleDict holds modules, got a {type(module).__name__} for {key!r}")
+            raise TypeError(
+                f"ModuleDict holds modules, got a {type(module).__name__} for {key!r}"
+            )
         setattr(self, key, module)
 
     def __getitem__(self, key: str) -> Module:

@@ -5,6 +5,7 @@ update the parameters *in place*, so the model and the optimiser always agree.
 ``state_dict()``/``load_state_dict()`` save and restore everything a run needs to
 continue exactly where it stopped (moments, step count, learning rate).
 """
+
 from __future__ import annotations
 
 import math
@@ -24,7 +25,9 @@ class Optimizer:
         self.params = list(params)
         if not self.params:
             raise ValueError("optimizer got an empty parameter list")
-        if isinstance(lr, bool) or not (isinstance(lr, numbers.Real) and math.isfinite(lr) and lr > 0):
+        if isinstance(lr, bool) or not (
+            isinstance(lr, numbers.Real) and math.isfinite(lr) and lr > 0
+        ):
             raise ValueError(f"lr must be positive and finite, got {lr}")
         self.lr = float(lr)
 
@@ -52,12 +55,16 @@ class Optimizer:
                 continue
             saved = state.get(name)
             if saved is None or len(saved) != len(arrays):
-                raise ValueError(f"optimizer state has {0 if saved is None else len(saved)} "
-                                 f"'{name}' arrays, this optimizer has {len(arrays)} parameters")
+                raise ValueError(
+                    f"optimizer state has {0 if saved is None else len(saved)} "
+                    f"'{name}' arrays, this optimizer has {len(arrays)} parameters"
+                )
             for a, b in zip(arrays, saved):
                 if tuple(a.shape) != tuple(b.shape):
-                    raise ValueError(f"optimizer state '{name}' has shape {tuple(b.shape)} where "
-                                     f"the parameter has {tuple(a.shape)}")
+                    raise ValueError(
+                        f"optimizer state '{name}' has shape {tuple(b.shape)} where "
+                        f"the parameter has {tuple(a.shape)}"
+                    )
                 a[...] = array_module(a).asarray(b).astype(a.dtype, copy=False)
         for k in self._state_scalars:
             setattr(self, k, state[k])
@@ -71,10 +78,16 @@ class SGD(Optimizer):
 
     _state_arrays = ("velocity",)
 
-    def __init__(self, params, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0):
+    def __init__(
+        self, params, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0
+    ):
         super().__init__(params, lr)
         self.momentum, self.weight_decay = momentum, weight_decay
-        self.velocity = [array_module(p).zeros_like(p) for p, _ in self.params] if momentum else None
+        self.velocity = (
+            [array_module(p).zeros_like(p) for p, _ in self.params]
+            if momentum
+            else None
+        )
 
     def step(self) -> None:
         for i, (p, g) in enumerate(self.params):
@@ -100,7 +113,14 @@ class Adam(Optimizer):
     _state_arrays = ("m", "v")
     _state_scalars = ("lr", "t")
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
         super().__init__(params, lr)
         self.b1, self.b2 = betas
         self.eps, self.weight_decay = eps, weight_decay
@@ -110,9 +130,11 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         self.t += 1
-        c1 = 1 - self.b1 ** self.t
-        c2 = 1 - self.b2 ** self.t
-        step = self.lr * math.sqrt(c2) / c1  # bias corrections folded into the step size
+        c1 = 1 - self.b1**self.t
+        c2 = 1 - self.b2**self.t
+        step = (
+            self.lr * math.sqrt(c2) / c1
+        )  # bias corrections folded into the step size
         eps = self.eps * math.sqrt(c2)
         for (p, g), m, v in zip(self.params, self.m, self.v):
             xp = array_module(p)
@@ -165,7 +187,9 @@ class Schedule:
 
     def __init__(self, optimizer: Optimizer):
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"optimizer must be an rnnlab optimizer, got {type(optimizer).__name__}")
+            raise TypeError(
+                f"optimizer must be an rnnlab optimizer, got {type(optimizer).__name__}"
+            )
         self.optimizer, self.base_lr, self.t = optimizer, optimizer.lr, 0
         optimizer.lr = self.base_lr * self.factor(0)
 
@@ -213,7 +237,9 @@ class CosineLR(Schedule):
 
     def factor(self, t):
         floor = self.min_lr / self.base_lr
-        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(t, self.total_steps) / self.total_steps))
+        return floor + (1 - floor) * 0.5 * (
+            1 + math.cos(math.pi * min(t, self.total_steps) / self.total_steps)
+        )
 
 
 class WarmupLR(Schedule):

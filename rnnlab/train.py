@@ -1,5 +1,6 @@
 """The training loop: ``fit`` for every task, ``evaluate``, the ``History`` of a run, and
 ``train_lm`` for language models with truncated BPTT."""
+
 from __future__ import annotations
 
 import math
@@ -30,13 +31,23 @@ class History:
     cross-entropy per character, in nats).
     """
 
-    step_loss: list[float] = field(default_factory=list)   # every optimisation step
-    grad_norm: list[float] = field(default_factory=list)   # global gradient norm before clipping
+    step_loss: list[float] = field(default_factory=list)  # every optimisation step
+    grad_norm: list[float] = field(
+        default_factory=list
+    )  # global gradient norm before clipping
     train_loss: list[float] = field(default_factory=list)  # mean over each epoch
-    val_loss: list[float] = field(default_factory=list)    # after each epoch, if validation data was given
-    val_metrics: dict[str, list[float]] = field(default_factory=dict)  # name -> one value per epoch
-    lr: list[float] = field(default_factory=list)          # learning rate at the end of each epoch
-    epoch_time: list[float] = field(default_factory=list)  # seconds of training per epoch
+    val_loss: list[float] = field(
+        default_factory=list
+    )  # after each epoch, if validation data was given
+    val_metrics: dict[str, list[float]] = field(
+        default_factory=dict
+    )  # name -> one value per epoch
+    lr: list[float] = field(
+        default_factory=list
+    )  # learning rate at the end of each epoch
+    epoch_time: list[float] = field(
+        default_factory=list
+    )  # seconds of training per epoch
 
     @property
     def val_perplexity(self) -> list[float]:
@@ -52,19 +63,30 @@ class History:
 
     def last(self, name: str) -> float:
         """The latest value of ``'train_loss'``, ``'val_loss'`` or ``'val_<metric>'``."""
-        series = {"train_loss": self.train_loss, "val_loss": self.val_loss,
-                  **{"val_" + k: v for k, v in self.val_metrics.items()}}
+        series = {
+            "train_loss": self.train_loss,
+            "val_loss": self.val_loss,
+            **{"val_" + k: v for k, v in self.val_metrics.items()},
+        }
         if name not in series:
             raise KeyError(f"history has no {name!r}; it has {sorted(series)}")
         if not series[name]:
-            raise KeyError(f"history has no value of {name!r} yet (no validation data?)")
+            raise KeyError(
+                f"history has no value of {name!r} yet (no validation data?)"
+            )
         return series[name][-1]
 
     def __repr__(self):
         parts = [f"{self.epochs} epochs, {len(self.step_loss)} steps"]
-        parts += [f"{name} {values[-1]:.4g}" for name, values in
-                  [("train_loss", self.train_loss), ("val_loss", self.val_loss),
-                   *(("val_" + k, v) for k, v in self.val_metrics.items())] if values]
+        parts += [
+            f"{name} {values[-1]:.4g}"
+            for name, values in [
+                ("train_loss", self.train_loss),
+                ("val_loss", self.val_loss),
+                *(("val_" + k, v) for k, v in self.val_metrics.items()),
+            ]
+            if values
+        ]
         return f"History({', '.join(parts)})"
 
 
@@ -73,7 +95,9 @@ def _detach(state):
     # keeps the next forward from aliasing buffers the previous backward still reads.
     if state is None:
         return None
-    return tuple(_detach(s) for s in state) if isinstance(state, tuple) else state.copy()
+    return (
+        tuple(_detach(s) for s in state) if isinstance(state, tuple) else state.copy()
+    )
 
 
 def _to(tree, device):
@@ -86,8 +110,10 @@ def _to(tree, device):
 def _unpack(batch, device):
     """``(inputs as a tuple, target)`` of a batch ``(inputs, target)``, on ``device``."""
     if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
-        raise ValueError(f"each batch must be a pair (inputs, target), got {type(batch).__name__}"
-                         + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ""))
+        raise ValueError(
+            f"each batch must be a pair (inputs, target), got {type(batch).__name__}"
+            + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else "")
+        )
     inputs, target = batch
     inputs = inputs if isinstance(inputs, tuple) else (inputs,)
     return _to(inputs, device), _to(target, device)
@@ -108,19 +134,24 @@ def _check_optimizer(model, optimizer) -> None:
     if optimizer is not None:
         current = {id(p) for p, _ in model.parameters()}
         if any(id(p) not in current for p, _ in optimizer.params):
-            raise ValueError("optimizer does not update the model's current parameters: was it built before "
-                             "model.to(...)? Build the optimizer after moving the model")
+            raise ValueError(
+                "optimizer does not update the model's current parameters: was it built before "
+                "model.to(...)? Build the optimizer after moving the model"
+            )
 
 
-def evaluate(model, batches, loss, metrics: dict | None = None, carry_state: bool = False) -> dict:
+def evaluate(
+    model, batches, loss, metrics: dict | None = None, carry_state: bool = False
+) -> dict:
     """Mean loss (and metrics) of ``model`` over ``batches``, in eval mode under ``no_grad``.
 
-    Each batch's loss is weighted by its number of real targets (integer targets below 0 are
-    padding and do not count, so a padded batch's mean over real tokens weighs what it should).
-    ``metrics`` maps a name to a function ``f(prediction, target) -> float``, averaged the
-    same way (exact for means such as :func:`rnnlab.metrics.accuracy`), or to an
-    :class:`rnnlab.metrics.EpochMetric`, computed once on the labels of all batches (for F1
-    and other metrics that are not means). Returns ``{'loss': ..., name: ...}``.
+    Each batch's loss is weighted by its number of real targets (integer targets below 0
+    are padding and do not count, so a padded batch's mean over real tokens weighs what
+    it should). ``metrics`` maps a name to a function ``f(prediction, target) ->
+    float``, averaged the same way (exact for means such as
+    :func:`rnnlab.metrics.accuracy`), or to an :class:`rnnlab.metrics.EpochMetric`,
+    computed once on the labels of all batches (for F1 and other metrics that are not
+    means). Returns ``{'loss': ..., name: ...}``.
     """
     metrics = dict(metrics or {})
     averaged = {k: f for k, f in metrics.items() if not hasattr(f, "update")}
@@ -135,10 +166,14 @@ def evaluate(model, batches, loss, metrics: dict | None = None, carry_state: boo
             for batch in batches:
                 inputs, target = _unpack(batch, model.device)
                 out = model(*inputs, state) if carry_state else model(*inputs)
-                pred, state = (out[0], out[1]) if isinstance(out, tuple) else (out, None)
+                pred, state = (
+                    (out[0], out[1]) if isinstance(out, tuple) else (out, None)
+                )
                 n = _count(target)
-                values = {"loss": loss(pred, target)[0],
-                          **{k: f(pred, target) for k, f in averaged.items()}}
+                values = {
+                    "loss": loss(pred, target)[0],
+                    **{k: f(pred, target) for k, f in averaged.items()},
+                }
                 for k, v in values.items():
                     totals[k] = totals.get(k, 0.0) + float(v) * n
                 for m in gathered.values():
@@ -149,20 +184,38 @@ def evaluate(model, batches, loss, metrics: dict | None = None, carry_state: boo
     if count == 0:
         raise ValueError("evaluate got no batches")
     scores = {k: v / count for k, v in totals.items()}
-    return {"loss": scores["loss"],
-            **{k: scores[k] if k in averaged else metrics[k].compute() for k in metrics}}
+    return {
+        "loss": scores["loss"],
+        **{k: scores[k] if k in averaged else metrics[k].compute() for k in metrics},
+    }
 
 
 def evaluate_lm(model, ids, batch_size: int = 32, seq_len: int = 128) -> float:
     """Mean cross-entropy per character of ``model`` on the stream ``ids`` (eval mode, no_grad,
     state carried)."""
-    return evaluate(model, TBPTTBatches(ids, batch_size, seq_len), cross_entropy, carry_state=True)["loss"]
+    return evaluate(
+        model, TBPTTBatches(ids, batch_size, seq_len), cross_entropy, carry_state=True
+    )["loss"]
 
 
-def fit(model, train, *, loss, epochs: int = 1, optimizer=None, lr: float = 1e-3, val=None,
-        clip: float | None = None, metrics: dict | None = None, callbacks=(), schedule=None,
-        carry_state: bool = False, max_steps: int | None = None, progress: bool = True,
-        history: History | None = None) -> History:
+def fit(
+    model,
+    train,
+    *,
+    loss,
+    epochs: int = 1,
+    optimizer=None,
+    lr: float = 1e-3,
+    val=None,
+    clip: float | None = None,
+    metrics: dict | None = None,
+    callbacks=(),
+    schedule=None,
+    carry_state: bool = False,
+    max_steps: int | None = None,
+    progress: bool = True,
+    history: History | None = None,
+) -> History:
     """Train ``model`` on batches: the one training loop for classification, regression,
     language models and sequence to sequence.
 
@@ -173,27 +226,30 @@ def fit(model, train, *, loss, epochs: int = 1, optimizer=None, lr: float = 1e-3
     Parameters
     ----------
     model : Module
-        Its forward returns the prediction, or a tuple whose first element is the prediction
-        (and, with ``carry_state``, whose second is the recurrent state); its backward takes
-        the prediction's gradient (other outputs' gradients default to None).
+        Its forward returns the prediction, or a tuple whose first element is the
+        prediction (and, with ``carry_state``, whose second is the recurrent state); its
+        backward takes the prediction's gradient (other outputs' gradients default to
+        None).
     train : iterable of ``(inputs, target)`` batches, iterated once per epoch
-        ``inputs`` is an array or a tuple of forward's arguments (``(ids, lengths)``); arrays are
-        moved to the model's device.
+        ``inputs`` is an array or a tuple of forward's arguments (``(ids, lengths)``);
+        arrays are moved to the model's device.
     loss : ``f(prediction, target) -> (value, gradient)``, e.g. :func:`rnnlab.cross_entropy`
         or ``lambda z, y: rnnlab.cross_entropy(z, y, ignore_index=PAD)``.
     epochs : int
     optimizer : an rnnlab optimiser; default ``Adam(model.parameters(), lr)``
     val : iterable of batches, optional; evaluated after each epoch (:func:`evaluate`)
     clip : float, optional
-        Max global gradient norm (:func:`rnnlab.clip_grad_norm`); the norm is logged either way.
+        Max global gradient norm (:func:`rnnlab.clip_grad_norm`); the norm is logged
+        either way.
     metrics : dict name -> metric, computed on ``val`` after each epoch: a function
-        ``f(prediction, target) -> float`` averaged over batches (:func:`rnnlab.metrics.accuracy`)
-        or an :class:`rnnlab.metrics.EpochMetric` (F1 and the like, from scikit-learn)
+        ``f(prediction, target) -> float`` averaged over batches
+        (:func:`rnnlab.metrics.accuracy`) or an :class:`rnnlab.metrics.EpochMetric` (F1
+        and the like, from scikit-learn)
     callbacks : :class:`rnnlab.callbacks.Callback` objects, e.g. ``EarlyStopping(patience=3)``
     schedule : a learning-rate schedule (:mod:`rnnlab.optim`), stepped after every step
     carry_state : bool
-        Truncated BPTT: pass each batch's final state, detached, as the next batch's last
-        argument (consecutive batches must continue the same sequences, as
+        Truncated BPTT: pass each batch's final state, detached, as the next batch's
+        last argument (consecutive batches must continue the same sequences, as
         :class:`rnnlab.data.TBPTTBatches` makes them).
     max_steps : int, optional
         Stop each epoch after this many steps.
@@ -208,14 +264,21 @@ def fit(model, train, *, loss, epochs: int = 1, optimizer=None, lr: float = 1e-3
     opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
     hist = history if history is not None else History()
     if epochs > 1 and iter(train) is train:
-        raise TypeError("train is an iterator, which is used up after one epoch; pass a list or "
-                        "a re-iterable batcher (BucketBatches, ArrayBatches, TBPTTBatches)")
+        raise TypeError(
+            "train is an iterator, which is used up after one epoch; pass a list or "
+            "a re-iterable batcher (BucketBatches, ArrayBatches, TBPTTBatches)"
+        )
     per_epoch = len(train) if hasattr(train, "__len__") else None
     if per_epoch is not None and max_steps is not None:
         per_epoch = min(per_epoch, max_steps)
-    # mininterval: a bar refreshing ten times a second floods a notebook kernel with messages
-    bar = tqdm(total=None if per_epoch is None else epochs * per_epoch, disable=not progress,
-               mininterval=1.0, leave=True)
+    # mininterval: a bar refreshing ten times a second floods a notebook kernel with
+    # messages
+    bar = tqdm(
+        total=None if per_epoch is None else epochs * per_epoch,
+        disable=not progress,
+        mininterval=1.0,
+        leave=True,
+    )
     model.train()
     for epoch in range(epochs):
         bar.set_description(f"epoch {epoch + 1}/{epochs}", refresh=False)
@@ -229,15 +292,21 @@ def fit(model, train, *, loss, epochs: int = 1, optimizer=None, lr: float = 1e-3
             try:
                 out = model(*inputs, _detach(state)) if carry_state else model(*inputs)
             except NonFiniteError as e:
-                raise FloatingPointError(f"the forward pass overflowed at {where} ({e}); lower lr or clip") from e
+                raise FloatingPointError(
+                    f"the forward pass overflowed at {where} ({e}); lower lr or clip"
+                ) from e
             pred, state = (out[0], out[1]) if isinstance(out, tuple) else (out, None)
             value, grad = loss(pred, target)
             if not math.isfinite(value):
-                raise FloatingPointError(f"loss became {value} at {where}; lower lr or clip")
+                raise FloatingPointError(
+                    f"loss became {value} at {where}; lower lr or clip"
+                )
             model.backward(grad)
             norm = clip_grad_norm(opt.params, clip if clip is not None else np.inf)
             if not math.isfinite(norm):
-                raise FloatingPointError(f"gradient norm became {norm} at {where}; lower lr or clip")
+                raise FloatingPointError(
+                    f"gradient norm became {norm} at {where}; lower lr or clip"
+                )
             opt.step()
             if schedule is not None:
                 schedule.step()
@@ -263,9 +332,21 @@ def fit(model, train, *, loss, epochs: int = 1, optimizer=None, lr: float = 1e-3
     return hist
 
 
-def train_lm(model, train_ids, val_ids=None, *, epochs: int = 1, batch_size: int = 32, seq_len: int = 64,
-             optimizer=None, lr: float = 3e-3, clip: float | None = 5.0, max_steps: int | None = None,
-             progress: bool = True, history: History | None = None) -> History:
+def train_lm(
+    model,
+    train_ids,
+    val_ids=None,
+    *,
+    epochs: int = 1,
+    batch_size: int = 32,
+    seq_len: int = 64,
+    optimizer=None,
+    lr: float = 3e-3,
+    clip: float | None = 5.0,
+    max_steps: int | None = None,
+    progress: bool = True,
+    history: History | None = None,
+) -> History:
     """Train a language model (e.g. :class:`rnnlab.models.CharLM`) with truncated BPTT:
     :func:`fit` on :class:`rnnlab.data.TBPTTBatches` with the state carried.
 
@@ -279,6 +360,20 @@ def train_lm(model, train_ids, val_ids=None, *, epochs: int = 1, batch_size: int
     optimizer, lr, clip, max_steps, progress, history : as in :func:`fit` (``clip`` 5 by default)
     """
     train = TBPTTBatches(train_ids, batch_size, seq_len)
-    val = None if val_ids is None else TBPTTBatches(val_ids, batch_size, max(seq_len, 64))
-    return fit(model, train, loss=cross_entropy, epochs=epochs, optimizer=optimizer, lr=lr, val=val,
-               clip=clip, carry_state=True, max_steps=max_steps, progress=progress, history=history)
+    val = (
+        None if val_ids is None else TBPTTBatches(val_ids, batch_size, max(seq_len, 64))
+    )
+    return fit(
+        model,
+        train,
+        loss=cross_entropy,
+        epochs=epochs,
+        optimizer=optimizer,
+        lr=lr,
+        val=val,
+        clip=clip,
+        carry_state=True,
+        max_steps=max_steps,
+        progress=progress,
+        history=history,
+    )

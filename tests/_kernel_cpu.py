@@ -7,6 +7,7 @@ the very source the GPU compiles against the NumPy path, on machines without a
 GPU. ``nvcc_check`` compiles the same bodies as ``__global__`` functions to PTX,
 which catches CUDA-only errors.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -46,12 +47,18 @@ def _function(kernel, suffix: str, gpu: bool) -> str:
                 args.append(f"T* {name}")
             else:
                 args.append(f"T* _p_{name}")
-                elems.append(f"T& {name} = _p_{name}[i];" if is_out else f"const T {name} = _p_{name}[i];")
+                elems.append(
+                    f"T& {name} = _p_{name}[i];"
+                    if is_out
+                    else f"const T {name} = _p_{name}[i];"
+                )
     head = f"void {kernel.name}_{suffix}({', '.join(args)})"
     inner = "\n".join(elems) + "\n" + kernel.body
     if gpu:
-        return (f"__global__ {head} {{\nptrdiff_t i = blockIdx.x * (ptrdiff_t)blockDim.x + threadIdx.x;\n"
-                f"if (i >= _size) return;\n{inner}\n}}\n")
+        return (
+            f"__global__ {head} {{\nptrdiff_t i = blockIdx.x * (ptrdiff_t)blockDim.x + threadIdx.x;\n"
+            f"if (i >= _size) return;\n{inner}\n}}\n"
+        )
     return f'extern "C" {head} {{\nfor (ptrdiff_t i = 0; i < _size; ++i) {{\n{inner}\n}}\n}}\n'
 
 
@@ -59,7 +66,12 @@ def source(gpu: bool) -> str:
     """C++ (or CUDA) source holding every kernel for float32 and float64."""
     parts = ["#include <cstddef>"]
     if not gpu:
-        parts += ["#include <cmath>", "#include <algorithm>", "using namespace std;", "#define __device__"]
+        parts += [
+            "#include <cmath>",
+            "#include <algorithm>",
+            "using namespace std;",
+            "#define __device__",
+        ]
     parts.append(PREAMBLE)
     for dtype, ctype in TYPES.items():
         suffix = np.dtype(dtype).name
@@ -69,17 +81,25 @@ def source(gpu: bool) -> str:
     return "\n".join(parts)
 
 
-@functools.lru_cache(maxsize=None)  # the kernels are constants: one build (and one source hash) per process
+@functools.lru_cache(
+    maxsize=None
+)  # the kernels are constants: one build (and one source hash) per process
 def _build() -> ctypes.CDLL:
     src = source(gpu=False)
-    so = _CACHE / f"kernels_{hashlib.sha1(src.encode()).hexdigest()[:16]}.so"  # shared across processes
+    so = (
+        _CACHE / f"kernels_{hashlib.sha1(src.encode()).hexdigest()[:16]}.so"
+    )  # shared across processes
     if not so.exists():
         _CACHE.mkdir(exist_ok=True)
         cpp = so.with_suffix(".cpp")
         cpp.write_text(src)
         tmp = so.with_suffix(f".{id(src)}.tmp")
-        subprocess.run(["g++", "-O2", "-shared", "-fPIC", "-o", str(tmp), str(cpp)], check=True,
-                       capture_output=True, text=True)
+        subprocess.run(
+            ["g++", "-O2", "-shared", "-fPIC", "-o", str(tmp), str(cpp)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         tmp.replace(so)  # atomic, so parallel test workers never load half a file
     return ctypes.CDLL(str(so))
 
@@ -94,7 +114,9 @@ def run(kernel, *args) -> None:
     Arrays may be views of any layout: they are copied to C order and written back.
     """
     params = parse(kernel.in_params) + parse(kernel.out_params)
-    assert len(args) == len(params), f"{kernel.name} takes {len(params)} arguments, got {len(args)}"
+    assert len(args) == len(params), (
+        f"{kernel.name} takes {len(params)} arguments, got {len(args)}"
+    )
     dtypes = {a.dtype for a in args if isinstance(a, np.ndarray)}
     assert len(dtypes) == 1, f"{kernel.name}: arrays of different dtypes {dtypes}"
     dtype = dtypes.pop()
@@ -106,7 +128,9 @@ def run(kernel, *args) -> None:
             continue
         assert isinstance(a, np.ndarray), f"{name} must be an array"
         if not raw:
-            assert size is None or a.size == size, f"{name}: element-wise arrays differ in size"
+            assert size is None or a.size == size, (
+                f"{name}: element-wise arrays differ in size"
+            )
             size = a.size
         c = np.ascontiguousarray(a)
         if c is not a or not a.flags.c_contiguous:
@@ -123,8 +147,18 @@ def nvcc_check() -> None:
     with tempfile.TemporaryDirectory() as d:
         cu = Path(d) / "kernels.cu"
         cu.write_text(source(gpu=True))
-        r = subprocess.run(["nvcc", "--ptx", "-arch=compute_75", "-o", str(Path(d) / "k.ptx"), str(cu)],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [
+                "nvcc",
+                "--ptx",
+                "-arch=compute_75",
+                "-o",
+                str(Path(d) / "k.ptx"),
+                str(cu),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if r.returncode != 0:
             raise AssertionError(f"nvcc failed:\n{r.stderr}")
 

@@ -5,6 +5,7 @@ machine without a GPU the CuPy run is skipped with a reason. Build inputs with
 ``randn``/``on`` (they land on the backend's device), move modules with
 ``module.to(device)``, and compare with ``rnnlab.to_numpy``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,8 +41,10 @@ def device(xp) -> str:
 @pytest.fixture
 def on(device):
     """``on(a)``: the NumPy array (or array-like) ``a`` on the device under test."""
+
     def move(a):
         return rnnlab.to_device(np.asarray(a), device)
+
     return move
 
 
@@ -54,8 +57,10 @@ def rng():
 @pytest.fixture
 def randn(rng, on):
     """``randn(*shape, dtype=np.float64, scale=1.0)``: seeded normal samples on the device under test."""
+
     def make(*shape, dtype=np.float64, scale=1.0):
         return on((scale * rng.standard_normal(shape)).astype(dtype))
+
     return make
 
 
@@ -63,8 +68,8 @@ def randn(rng, on):
 def torch():
     """PyTorch, seeded and on one thread; the reference tests skip where it is not installed (CI installs it).
 
-    One thread: the tensors here are tiny, and on a busy 2-core machine OpenMP worker threads
-    waiting for each other make every call many times slower.
+    One thread: the tensors here are tiny, and on a busy 2-core machine OpenMP worker
+    threads waiting for each other make every call many times slower.
     """
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)

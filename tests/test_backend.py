@@ -1,4 +1,5 @@
 """rnnlab.backend: array modules, devices, seeding and the scatter-add helper."""
+
 import numpy as np
 import pytest
 

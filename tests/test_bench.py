@@ -1,4 +1,5 @@
 """The benchmark runs, and its naive teaching implementations compute what the layers compute (no timings asserted)."""
+
 import numpy as np
 import pytest
 
@@ -11,7 +12,8 @@ from _helpers import to_np
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 def test_naive_teaching_implementation_equals_the_layer(kind, device, randn):
-    # on CuPy this is the benchmark's "straightforward GPU port" (and the layer uses fused kernels)
+    # on CuPy this is the benchmark's "straightforward GPU port" (and the layer uses
+    # fused kernels)
     rnnlab.seed(0)
     T, N, D, H = 6, 3, 4, 5
     m = bench.LAYERS[kind](D, H, dtype=np.float64).to(device)
@@ -23,7 +25,9 @@ def test_naive_teaching_implementation_equals_the_layer(kind, device, randn):
     np.testing.assert_allclose(to_np(dx2), to_np(dx), rtol=1e-10, atol=1e-12)
     assert set(grads) == set(m.grads)
     for k in grads:
-        np.testing.assert_allclose(to_np(grads[k]), to_np(m.grads[k]), rtol=1e-10, atol=1e-12, err_msg=k)
+        np.testing.assert_allclose(
+            to_np(grads[k]), to_np(m.grads[k]), rtol=1e-10, atol=1e-12, err_msg=k
+        )
 
 
 def test_benchmark_command_prints_a_table(capsys):
@@ -36,17 +40,34 @@ def test_benchmark_command_prints_a_table(capsys):
 
 
 def test_benchmark_table_has_the_gpu_columns():
-    rows = [{"N": 1, "T": 2, "D": 3, "H": 4, "rnnlab": 2.0, "unfused": 5.0, "naive": 8.0, "torch": 1.0}]
+    rows = [
+        {
+            "N": 1,
+            "T": 2,
+            "D": 3,
+            "H": 4,
+            "rnnlab": 2.0,
+            "unfused": 5.0,
+            "naive": 8.0,
+            "torch": 1.0,
+        }
+    ]
     text = bench.format_table(rows, "lstm", "cuda")
     assert "lstm forward+backward on cuda" in text
-    assert "rnnlab/torch" in text and "unfused/rnnlab" in text and "naive/rnnlab" in text
+    assert (
+        "rnnlab/torch" in text and "unfused/rnnlab" in text and "naive/rnnlab" in text
+    )
     assert text.splitlines()[-1].split()[-3:] == ["2.00x", "4.00x", "2.50x"]
 
 
 def test_benchmark_command_on_the_gpu(need_cuda, capsys):
     bench.main(["lstm", "--device", "cuda", "--size", "2,5,3,4", "--repeats", "1"])
     out = capsys.readouterr().out
-    assert "lstm forward+backward on cuda" in out and "unfused/rnnlab" in out and "cuda: cupy" in out
+    assert (
+        "lstm forward+backward on cuda" in out
+        and "unfused/rnnlab" in out
+        and "cuda: cupy" in out
+    )
 
 
 def test_training_benchmarks_run_and_report_every_case():
@@ -56,4 +77,7 @@ def test_training_benchmarks_run_and_report_every_case():
     assert set(t) == {"fit", "hand-written loop"} and min(t.values()) > 0
     b = bench_train.bucketing(repeats=1, n=40, hidden=8)
     assert b["padding"]["bucketed"] < b["padding"]["random batches"]
-    assert set(bench_train.charlm_step("gru", repeats=1, H=8, N=2, T=5)) == {"rnnlab", "torch"}
+    assert set(bench_train.charlm_step("gru", repeats=1, H=8, N=2, T=5)) == {
+        "rnnlab",
+        "torch",
+    }

@@ -1,12 +1,14 @@
 """Bidirectional RNN, LSTM and GRU (and variable-length batches through them): equality with PyTorch
-(with and without ``lengths``), the output and final-state layout, finite-difference gradients,
-dropout between layers, ``record_state_grads``, interop, bad input and a task only a model that
-reads backwards can solve.
+(with and without ``lengths``), the output and final-state layout, finite-difference
+gradients, dropout between layers, ``record_state_grads``, interop, bad input and a task
+only a model that reads backwards can solve.
 
-With ``lengths`` the reference is PyTorch on ``pack_padded_sequence(..., enforce_sorted=False)``
-unpacked with ``pad_packed_sequence(..., total_length=T)``. The unidirectional rows of the PyTorch
-matrix are the control: the same code path without the reverse direction.
+With ``lengths`` the reference is PyTorch on ``pack_padded_sequence(...,
+enforce_sorted=False)`` unpacked with ``pad_packed_sequence(..., total_length=T)``. The
+unidirectional rows of the PyTorch matrix are the control: the same code path without
+the reverse direction.
 """
+
 import itertools
 
 import numpy as np
@@ -29,14 +31,24 @@ def _pack(cls, parts):
     return None if parts is None else (tuple(parts) if cls is LSTM else parts[0])
 
 
-# --------------------------------------------------------------------------- against PyTorch
-KINDS = {"rnn_tanh": (RNN, {"nonlinearity": "tanh"}), "rnn_relu": (RNN, {"nonlinearity": "relu"}),
-         "lstm": (LSTM, {}), "gru": (GRU, {})}
+# --------------------------------------------------------------------------- against
+# PyTorch
+KINDS = {
+    "rnn_tanh": (RNN, {"nonlinearity": "tanh"}),
+    "rnn_relu": (RNN, {"nonlinearity": "relu"}),
+    "lstm": (LSTM, {}),
+    "gru": (GRU, {}),
+}
 TT, NT = 6, 4  # the PyTorch comparisons' T and N
 LENGTHS = {
     "none": None,
     "full": [3, 6, 1, 5],  # unsorted, one equal to T, one of length 1
-    "short": [2, 4, 1, 4],  # T = 6 larger than every length (trailing all-padding steps), ties
+    "short": [
+        2,
+        4,
+        1,
+        4,
+    ],  # T = 6 larger than every length (trailing all-padding steps), ties
 }
 
 
@@ -48,14 +60,21 @@ def _torch_reference(torch, tm, x, states0, lengths, gout, gfinal):
     """Outputs and gradients of a torch.nn RNN/LSTM/GRU for L = <out, gout> + sum_k <final_k, gfinal_k>,
     on a packed batch when ``lengths`` is given."""
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
     xt = torch.tensor(x, requires_grad=True)
     s0 = [torch.tensor(s, requires_grad=True) for s in states0]
     inp = xt
     if lengths is not None:
-        inp = pack_padded_sequence(xt, torch.tensor(lengths), batch_first=tm.batch_first, enforce_sorted=False)
+        inp = pack_padded_sequence(
+            xt, torch.tensor(lengths), batch_first=tm.batch_first, enforce_sorted=False
+        )
     out, final = tm(inp, s0[0] if len(s0) == 1 else tuple(s0))
     if lengths is not None:
-        out, _ = pad_packed_sequence(out, batch_first=tm.batch_first, total_length=x.shape[1 if tm.batch_first else 0])
+        out, _ = pad_packed_sequence(
+            out,
+            batch_first=tm.batch_first,
+            total_length=x.shape[1 if tm.batch_first else 0],
+        )
     final = final if isinstance(final, tuple) else (final,)
     loss = (out * torch.tensor(gout)).sum()
     for f, g in zip(final, gfinal):
@@ -76,20 +95,39 @@ def _compare_with_torch(torch, tm, m, device, dtype, lengths, with_hx, with_dhx,
     cls = type(m)
     ns = len(cls.state_names)
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((NT, TT, Dn) if m.batch_first else (TT, NT, Dn)).astype(dtype)
-    oshape = (NT, TT, m.num_directions * H_) if m.batch_first else (TT, NT, m.num_directions * H_)
+    x = rng.standard_normal((NT, TT, Dn) if m.batch_first else (TT, NT, Dn)).astype(
+        dtype
+    )
+    oshape = (
+        (NT, TT, m.num_directions * H_)
+        if m.batch_first
+        else (TT, NT, m.num_directions * H_)
+    )
     gout = rng.standard_normal(oshape).astype(dtype)
-    states0 = [rng.standard_normal((K, NT, H_)).astype(dtype) if with_hx else np.zeros((K, NT, H_), dtype)
-               for _ in range(ns)]
-    gfinal = [rng.standard_normal((K, NT, H_)).astype(dtype) if with_dhx else None for _ in range(ns)]
-    # torch gets explicit zero states where rnnlab gets None: the same function, and it gives d states0
+    states0 = [
+        rng.standard_normal((K, NT, H_)).astype(dtype)
+        if with_hx
+        else np.zeros((K, NT, H_), dtype)
+        for _ in range(ns)
+    ]
+    gfinal = [
+        rng.standard_normal((K, NT, H_)).astype(dtype) if with_dhx else None
+        for _ in range(ns)
+    ]
+    # torch gets explicit zero states where rnnlab gets None: the same function, and it
+    # gives d states0
     want, grads_t = _torch_reference(torch, tm, x, states0, lengths, gout, gfinal)
 
     on = lambda a: None if a is None else rnnlab.to_device(a, device)  # noqa: E731
     m.zero_grad()
-    out, final = m(on(x), _pack(cls, [on(s) for s in states0]) if with_hx else None,
-                   None if lengths is None else on(np.array(lengths)))
-    dx, d0 = m.backward(on(gout), _pack(cls, [on(g) for g in gfinal]) if with_dhx else None)
+    out, final = m(
+        on(x),
+        _pack(cls, [on(s) for s in states0]) if with_hx else None,
+        None if lengths is None else on(np.array(lengths)),
+    )
+    dx, d0 = m.backward(
+        on(gout), _pack(cls, [on(g) for g in gfinal]) if with_dhx else None
+    )
     got = dict(out=out, dx=dx)
     got.update({f"final{k}": f for k, f in enumerate(_tuple(final))})
     got.update({f"d0_{k}": g for k, g in enumerate(_tuple(d0))})
@@ -99,7 +137,9 @@ def _compare_with_torch(torch, tm, m, device, dtype, lengths, with_hx, with_dhx,
         assert got[k].dtype == dtype and got[k].shape == want[k].shape, k
         check(_np(got[k]), want[k], k)
     grads = interop.torch_state_dict(m, grads=True)
-    assert list(grads) == list(grads_t)  # PyTorch's keys and order, `_reverse` ones included
+    assert list(grads) == list(
+        grads_t
+    )  # PyTorch's keys and order, `_reverse` ones included
     for k in grads_t:
         assert grads[k].dtype == dtype, k
         check(grads[k], grads_t[k], k)
@@ -109,16 +149,33 @@ def _torch_cases():
     """For every architecture, direction and kind of lengths: depths 1-3 in float64 and one float32 row.
     The flags (batch_first, initial states, final-state gradients) are the bits of a pattern; each group
     holds a pattern and its complement, so every flag takes both values with every kind of lengths."""
-    patterns = {"none": (0b000, 0b111, 0b101, 0b010), "full": (0b110, 0b001, 0b111, 0b011),
-                "short": (0b011, 0b100, 0b000, 0b101)}  # the last one: the float32 row's
+    patterns = {
+        "none": (0b000, 0b111, 0b101, 0b010),
+        "full": (0b110, 0b001, 0b111, 0b011),
+        "short": (0b011, 0b100, 0b000, 0b101),
+    }  # the last one: the float32 row's
     cases = []
     for i, (kind, bidirectional) in enumerate(itertools.product(KINDS, [True, False])):
         for j, lengths in enumerate(LENGTHS):
             for k, bits in enumerate(patterns[lengths]):
-                bits ^= i % 8  # a different assignment for each architecture and direction
-                num_layers, dtype = (k + 1, "float64") if k < 3 else (1 + (i + j) % 3, "float32")
-                cases.append((kind, bidirectional, lengths, num_layers, bool(bits & 1), bool(bits & 2),
-                              bool(bits & 4), dtype))
+                bits ^= (
+                    i % 8
+                )  # a different assignment for each architecture and direction
+                num_layers, dtype = (
+                    (k + 1, "float64") if k < 3 else (1 + (i + j) % 3, "float32")
+                )
+                cases.append(
+                    (
+                        kind,
+                        bidirectional,
+                        lengths,
+                        num_layers,
+                        bool(bits & 1),
+                        bool(bits & 2),
+                        bool(bits & 4),
+                        dtype,
+                    )
+                )
     return cases
 
 
@@ -126,44 +183,93 @@ TORCH_CASES = _torch_cases()
 
 
 def _case_id(case):
-    kind, bidirectional, lengths, num_layers, batch_first, with_hx, with_dhx, dtype = case
-    return "-".join([kind, "bi" if bidirectional else "uni", f"len_{lengths}", f"L{num_layers}",
-                     "bf" if batch_first else "tf", "hx" if with_hx else "nohx", "dhx" if with_dhx else "nodhx", dtype])
+    kind, bidirectional, lengths, num_layers, batch_first, with_hx, with_dhx, dtype = (
+        case
+    )
+    return "-".join(
+        [
+            kind,
+            "bi" if bidirectional else "uni",
+            f"len_{lengths}",
+            f"L{num_layers}",
+            "bf" if batch_first else "tf",
+            "hx" if with_hx else "nohx",
+            "dhx" if with_dhx else "nodhx",
+            dtype,
+        ]
+    )
 
 
 @pytest.mark.parametrize("case", TORCH_CASES, ids=[_case_id(c) for c in TORCH_CASES])
 def test_equals_torch(xp, device, torch, case):
-    kind, bidirectional, lengths, num_layers, batch_first, with_hx, with_dhx, dtype = case
+    kind, bidirectional, lengths, num_layers, batch_first, with_hx, with_dhx, dtype = (
+        case
+    )
     cls, extra = KINDS[kind]
     dtype = np.dtype(dtype)
     torch.manual_seed(10 * num_layers + len(kind))
-    tm = _torch_class(torch, cls)(D, H, num_layers=num_layers, batch_first=batch_first, bidirectional=bidirectional,
-                                  dtype=getattr(torch, dtype.name), **extra)
+    tm = _torch_class(torch, cls)(
+        D,
+        H,
+        num_layers=num_layers,
+        batch_first=batch_first,
+        bidirectional=bidirectional,
+        dtype=getattr(torch, dtype.name),
+        **extra,
+    )
     m = interop.from_torch(tm).to(device)
-    assert type(m) is cls and m.bidirectional == bidirectional and m.num_directions == (2 if bidirectional else 1)
-    assert m.dtype == dtype and m.batch_first == batch_first and m.num_layers == num_layers
+    assert (
+        type(m) is cls
+        and m.bidirectional == bidirectional
+        and m.num_directions == (2 if bidirectional else 1)
+    )
+    assert (
+        m.dtype == dtype and m.batch_first == batch_first and m.num_layers == num_layers
+    )
     if cls is RNN:
         assert m.nonlinearity == extra["nonlinearity"]
-    _compare_with_torch(torch, tm, m, device, dtype, LENGTHS[lengths], with_hx, with_dhx, seed=num_layers)
+    _compare_with_torch(
+        torch,
+        tm,
+        m,
+        device,
+        dtype,
+        LENGTHS[lengths],
+        with_hx,
+        with_dhx,
+        seed=num_layers,
+    )
 
 
 @pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
 @pytest.mark.parametrize("lengths", ["none", "full"])
 def test_equals_torch_in_eval_mode_with_dropout(xp, device, torch, cls, lengths):
     torch.manual_seed(3)
-    tm = _torch_class(torch, cls)(D, H, num_layers=3, dropout=0.4, bidirectional=True, dtype=torch.float64).eval()
+    tm = _torch_class(torch, cls)(
+        D, H, num_layers=3, dropout=0.4, bidirectional=True, dtype=torch.float64
+    ).eval()
     m = interop.from_torch(tm).to(device)
     assert not m.training and m.dropout == 0.4 and m.bidirectional
-    _compare_with_torch(torch, tm, m, device, np.float64, LENGTHS[lengths], True, True, seed=5)
+    _compare_with_torch(
+        torch, tm, m, device, np.float64, LENGTHS[lengths], True, True, seed=5
+    )
 
 
 @pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
 def test_equals_torch_without_bias(xp, device, torch, cls):
     torch.manual_seed(4)
-    tm = _torch_class(torch, cls)(D, H, num_layers=2, bias=False, bidirectional=True, dtype=torch.float64)
+    tm = _torch_class(torch, cls)(
+        D, H, num_layers=2, bias=False, bidirectional=True, dtype=torch.float64
+    )
     m = interop.from_torch(tm).to(device)
-    assert set(m.params) == {f"{w}_{k}" for w in ("W_xh", "W_hh") for k in ("l0", "l0_reverse", "l1", "l1_reverse")}
-    _compare_with_torch(torch, tm, m, device, np.float64, LENGTHS["full"], True, True, seed=6)
+    assert set(m.params) == {
+        f"{w}_{k}"
+        for w in ("W_xh", "W_hh")
+        for k in ("l0", "l0_reverse", "l1", "l1_reverse")
+    }
+    _compare_with_torch(
+        torch, tm, m, device, np.float64, LENGTHS["full"], True, True, seed=6
+    )
 
 
 # --------------------------------------------------------------------------- interop
@@ -172,29 +278,52 @@ def test_equals_torch_without_bias(xp, device, torch, cls):
 def test_to_torch_round_trip_bidirectional(xp, device, torch, cls, dtype):
     rnnlab.seed(7)
     m = cls(D, H, num_layers=2, bidirectional=True, batch_first=True, dtype=dtype)
-    for k in m.params:  # make b_hn (GRU) nonzero and distinct from the rest, so a mix-up shows
-        m.params[k] += 0.01 * np.arange(m.params[k].size, dtype=dtype).reshape(m.params[k].shape) / m.params[k].size
+    for k in (
+        m.params
+    ):  # make b_hn (GRU) nonzero and distinct from the rest, so a mix-up shows
+        m.params[k] += (
+            0.01
+            * np.arange(m.params[k].size, dtype=dtype).reshape(m.params[k].shape)
+            / m.params[k].size
+        )
     tm = interop.to_torch(m)
-    assert isinstance(tm, _torch_class(torch, cls)) and tm.bidirectional and tm.batch_first and tm.num_layers == 2
-    native = _torch_class(torch, cls)(D, H, num_layers=2, bidirectional=True).state_dict()
+    assert (
+        isinstance(tm, _torch_class(torch, cls))
+        and tm.bidirectional
+        and tm.batch_first
+        and tm.num_layers == 2
+    )
+    native = _torch_class(torch, cls)(
+        D, H, num_layers=2, bidirectional=True
+    ).state_dict()
     sd = tm.state_dict()
-    assert list(sd) == list(native)  # the same keys in the same order, `_reverse` ones included
+    assert list(sd) == list(
+        native
+    )  # the same keys in the same order, `_reverse` ones included
     assert any(k.endswith("_reverse") for k in sd)
     for k in native:
         assert tuple(sd[k].shape) == tuple(native[k].shape), k
     back = interop.from_torch(tm)
-    assert type(back) is cls and back.bidirectional and list(back.params) == list(m.params)
+    assert (
+        type(back) is cls and back.bidirectional and list(back.params) == list(m.params)
+    )
     for k, p in m.params.items():
-        assert back.params[k].dtype == p.dtype and back.params[k].tobytes() == p.tobytes(), k  # bit-identical
+        assert (
+            back.params[k].dtype == p.dtype and back.params[k].tobytes() == p.tobytes()
+        ), k  # bit-identical
     # and the torch module computes the same function, gradients included
-    _compare_with_torch(torch, tm, m.to(device), device, dtype, LENGTHS["full"], True, True, seed=8)
+    _compare_with_torch(
+        torch, tm, m.to(device), device, dtype, LENGTHS["full"], True, True, seed=8
+    )
 
 
 @pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
 def test_torch_state_dict_keys_bidirectional(torch, cls):
     m = cls(D, H, num_layers=3, bidirectional=True)
     assert m.layer_keys == ["l0", "l0_reverse", "l1", "l1_reverse", "l2", "l2_reverse"]
-    theirs = _torch_class(torch, cls)(D, H, num_layers=3, bidirectional=True).state_dict()
+    theirs = _torch_class(torch, cls)(
+        D, H, num_layers=3, bidirectional=True
+    ).state_dict()
     for grads in (False, True):
         ours = interop.torch_state_dict(m, grads=grads)
         assert list(ours) == list(theirs)
@@ -218,9 +347,12 @@ def _one_direction(m, l, d, device):
 
 
 @pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
-def test_layout_forward_first_then_reverse_and_final_states_by_layer_and_direction(xp, device, randn, cls):
-    # Rebuild a 2-layer bidirectional model from four unidirectional ones: the forward one on x, the
-    # reverse one on x[::-1] (its output flipped back), the layer above reading [forward, reverse].
+def test_layout_forward_first_then_reverse_and_final_states_by_layer_and_direction(
+    xp, device, randn, cls
+):
+    # Rebuild a 2-layer bidirectional model from four unidirectional ones: the forward
+    # one on x, the reverse one on x[::-1] (its output flipped back), the layer above
+    # reading [forward, reverse].
     L = 2
     m = cls(D, H, num_layers=L, bidirectional=True, dtype=np.float64).to(device)
     ns = len(cls.state_names)
@@ -235,21 +367,39 @@ def test_layout_forward_first_then_reverse_and_final_states_by_layer_and_directi
         for d in range(2):
             k = 2 * l + d  # h_n index: layer * num_directions + direction
             u = _one_direction(m, l, d, device)
-            o, f = u(inp if d == 0 else inp[::-1].copy(), _pack(cls, [s[k:k + 1] for s in s0]))
+            o, f = u(
+                inp if d == 0 else inp[::-1].copy(),
+                _pack(cls, [s[k : k + 1] for s in s0]),
+            )
             outs.append(o if d == 0 else o[::-1])
             for got, want in zip(final, _tuple(f)):
-                np.testing.assert_allclose(_np(got[k]), _np(want[0]), rtol=1e-13, atol=1e-14)
+                np.testing.assert_allclose(
+                    _np(got[k]), _np(want[0]), rtol=1e-13, atol=1e-14
+                )
         inp = xp.concatenate(outs, axis=-1)
     np.testing.assert_allclose(_np(out), _np(inp), rtol=1e-13, atol=1e-14)
-    np.testing.assert_allclose(_np(out[..., :H]), _np(outs[0]), rtol=1e-13, atol=1e-14)  # forward first
-    np.testing.assert_allclose(_np(out[..., H:]), _np(outs[1]), rtol=1e-13, atol=1e-14)  # then reverse
+    np.testing.assert_allclose(
+        _np(out[..., :H]), _np(outs[0]), rtol=1e-13, atol=1e-14
+    )  # forward first
+    np.testing.assert_allclose(
+        _np(out[..., H:]), _np(outs[1]), rtol=1e-13, atol=1e-14
+    )  # then reverse
 
 
 @pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("lengths", [None, [3, 5, 1]])
-def test_final_states_are_the_outputs_at_each_directions_last_step(xp, device, randn, on, cls, batch_first, lengths):
-    m = cls(D, H, num_layers=2, bidirectional=True, batch_first=batch_first, dtype=np.float64).to(device)
+def test_final_states_are_the_outputs_at_each_directions_last_step(
+    xp, device, randn, on, cls, batch_first, lengths
+):
+    m = cls(
+        D,
+        H,
+        num_layers=2,
+        bidirectional=True,
+        batch_first=batch_first,
+        dtype=np.float64,
+    ).to(device)
     x = randn(N, T, D) if batch_first else randn(T, N, D)
     out, final = m(x, None, None if lengths is None else on(lengths))
     h_n = _np(_tuple(final)[0])
@@ -257,13 +407,15 @@ def test_final_states_are_the_outputs_at_each_directions_last_step(xp, device, r
     out = out.transpose(1, 0, 2) if batch_first else out  # time-major from here
     ends = [T] * N if lengths is None else lengths
     for n, Ln in enumerate(ends):
-        # the top layer: forward direction (index 2) ends at step Ln - 1, the reverse one (3) at step 0
+        # the top layer: forward direction (index 2) ends at step Ln - 1, the reverse
+        # one (3) at step 0
         np.testing.assert_array_equal(h_n[2, n], out[Ln - 1, n, :H])
         np.testing.assert_array_equal(h_n[3, n], out[0, n, H:])
     assert not np.allclose(h_n[2], h_n[3])
 
 
-# --------------------------------------------------------------------------- finite differences
+# --------------------------------------------------------------------------- finite
+# differences
 GRAD_CASES = [
     # cls, extra, num_layers, batch_first, with_hx, dropout
     (RNN, {"nonlinearity": "tanh"}, 2, False, True, 0.5),
@@ -275,19 +427,42 @@ GRAD_CASES = [
 ]
 
 
-@pytest.mark.parametrize("cls, extra, num_layers, batch_first, with_hx, dropout", GRAD_CASES,
-                         ids=[f"{c[0].__name__}{c[1].get('nonlinearity', '')}-L{c[2]}" for c in GRAD_CASES])
-def test_gradients_by_finite_differences(xp, device, rng, on, cls, extra, num_layers, batch_first, with_hx, dropout):
+@pytest.mark.parametrize(
+    "cls, extra, num_layers, batch_first, with_hx, dropout",
+    GRAD_CASES,
+    ids=[f"{c[0].__name__}{c[1].get('nonlinearity', '')}-L{c[2]}" for c in GRAD_CASES],
+)
+def test_gradients_by_finite_differences(
+    xp, device, rng, on, cls, extra, num_layers, batch_first, with_hx, dropout
+):
     Tg, Ng, Dg, Hg = 4, 3, 2, 2  # every entry is perturbed twice: keep the arrays small
-    m = cls(Dg, Hg, num_layers=num_layers, batch_first=batch_first, dropout=dropout, bidirectional=True,
-            dtype=np.float64, **extra).to(device)
+    m = cls(
+        Dg,
+        Hg,
+        num_layers=num_layers,
+        batch_first=batch_first,
+        dropout=dropout,
+        bidirectional=True,
+        dtype=np.float64,
+        **extra,
+    ).to(device)
     assert m.training  # dropout masks are live; check_module reseeds so they stay fixed
     x = on(rng.standard_normal((Ng, Tg, Dg) if batch_first else (Tg, Ng, Dg)))
     ns = len(cls.state_names)
-    hx = _pack(cls, [on(rng.standard_normal((2 * num_layers, Ng, Hg))) for _ in range(ns)]) if with_hx else None
+    hx = (
+        _pack(
+            cls, [on(rng.standard_normal((2 * num_layers, Ng, Hg))) for _ in range(ns)]
+        )
+        if with_hx
+        else None
+    )
     lengths = on(np.array([2, 4, 1]))  # unsorted, one full, one of length 1
-    errors = check_module(m, x, hx, lengths)  # lengths: forward's third argument, not differentiated
-    inputs = {"input 0"} | ({f"input {k}" for k in range(1, ns + 1)} if with_hx else set())
+    errors = check_module(
+        m, x, hx, lengths
+    )  # lengths: forward's third argument, not differentiated
+    inputs = {"input 0"} | (
+        {f"input {k}" for k in range(1, ns + 1)} if with_hx else set()
+    )
     assert set(errors) == {f"param {k}" for k in m.params} | inputs
     assert any(k.endswith("_reverse") for k in m.params)
     assert_gradients_close(errors, tol=1e-6)
@@ -296,7 +471,9 @@ def test_gradients_by_finite_differences(xp, device, rng, on, cls, extra, num_la
 # --------------------------------------------------------------------------- dropout
 @pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
 def test_dropout_is_live_in_training_and_off_in_eval(xp, device, randn, on, cls):
-    m = cls(D, H, num_layers=3, dropout=0.5, bidirectional=True, dtype=np.float64).to(device)
+    m = cls(D, H, num_layers=3, dropout=0.5, bidirectional=True, dtype=np.float64).to(
+        device
+    )
     ref = cls(D, H, num_layers=3, bidirectional=True, dtype=np.float64).to(device)
     ref.load_state_dict(m.state_dict())
     x, g = randn(T, N, D), randn(T, N, 2 * H)
@@ -307,17 +484,27 @@ def test_dropout_is_live_in_training_and_off_in_eval(xp, device, randn, on, cls)
         module.zero_grad()
         out, final = module(x, None, lengths)
         dx, d0 = module.backward(g)
-        return [_np(out), *(_np(f) for f in _tuple(final)), _np(dx), *(_np(a) for a in _tuple(d0))], \
-            {k: _np(v).copy() for k, v in module.grads.items()}
+        return [
+            _np(out),
+            *(_np(f) for f in _tuple(final)),
+            _np(dx),
+            *(_np(a) for a in _tuple(d0)),
+        ], {k: _np(v).copy() for k, v in module.grads.items()}
 
     want, want_grads = run(ref)
     got, got_grads = run(m)  # training mode
     assert not np.allclose(got[0], want[0])  # dropout changes the output
-    ns = len(cls.state_names)  # got: out, ns final states, dx, ns initial-state gradients
+    ns = len(
+        cls.state_names
+    )  # got: out, ns final states, dx, ns initial-state gradients
     assert not np.allclose(got[1 + ns], want[1 + ns])  # and dx (through the same masks)
-    np.testing.assert_array_equal(got[0] * ~real, 0)  # padding still outputs exact zeros
-    for f_got, f_want in zip(got[1:1 + ns], want[1:1 + ns]):
-        np.testing.assert_array_equal(f_got[:2], f_want[:2])  # layer 0, both directions: before any dropout
+    np.testing.assert_array_equal(
+        got[0] * ~real, 0
+    )  # padding still outputs exact zeros
+    for f_got, f_want in zip(got[1 : 1 + ns], want[1 : 1 + ns]):
+        np.testing.assert_array_equal(
+            f_got[:2], f_want[:2]
+        )  # layer 0, both directions: before any dropout
         assert not np.allclose(f_got[2:], f_want[2:])
     again, _ = run(m)
     assert not np.array_equal(again[0], got[0])  # a fresh mask every forward
@@ -329,11 +516,14 @@ def test_dropout_is_live_in_training_and_off_in_eval(xp, device, randn, on, cls)
         np.testing.assert_array_equal(got_grads[k], want_grads[k], err_msg=k)
 
 
-# --------------------------------------------------------------------------- record_state_grads
+# ---------------------------------------------------------------------------
+# record_state_grads
 @pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
 def test_record_state_grads_shapes_and_last_real_step(xp, device, randn, on, cls):
     lengths = [3, 5, 1]
-    m = cls(D, H, num_layers=2, bidirectional=True, batch_first=True, dtype=np.float64).to(device)
+    m = cls(
+        D, H, num_layers=2, bidirectional=True, batch_first=True, dtype=np.float64
+    ).to(device)
     m.record_state_grads = True
     out, _ = m(randn(N, T, D), None, on(lengths))
     g = randn(N, T, 2 * H)
@@ -343,16 +533,18 @@ def test_record_state_grads_shapes_and_last_real_step(xp, device, randn, on, cls
     assert all(r.shape == (T, N, H) for r in rec)  # time-major even with batch_first
     g = _np(g)
     for n, Ln in enumerate(lengths):
-        # top layer: dL/dh_t at each direction's last real step is the output gradient there, nothing more
+        # top layer: dL/dh_t at each direction's last real step is the output gradient
+        # there, nothing more
         np.testing.assert_array_equal(_np(rec[2][Ln - 1, n]), g[n, Ln - 1, :H])
         np.testing.assert_array_equal(_np(rec[3][0, n]), g[n, 0, H:])
 
 
 @pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
 def test_record_state_grads_are_time_ordered_per_direction(xp, device, randn, on, cls):
-    # A one-layer bidirectional model over a padded batch records, in each direction, what a
-    # unidirectional model with that direction's weights records on each sequence alone (the reverse
-    # one fed the reversed sequence, its record flipped back to the original time order).
+    # A one-layer bidirectional model over a padded batch records, in each direction,
+    # what a unidirectional model with that direction's weights records on each sequence
+    # alone (the reverse one fed the reversed sequence, its record flipped back to the
+    # original time order).
     lengths = [4, 5, 2]
     ns = len(cls.state_names)
     m = cls(D, H, bidirectional=True, dtype=np.float64).to(device)
@@ -366,14 +558,16 @@ def test_record_state_grads_are_time_ordered_per_direction(xp, device, randn, on
         u = _one_direction(m, 0, d, device)
         u.record_state_grads = True
         for n, Ln in enumerate(lengths):
-            xs, gs = x[:Ln, n:n + 1], g[:Ln, n:n + 1, d * H:(d + 1) * H]
+            xs, gs = x[:Ln, n : n + 1], g[:Ln, n : n + 1, d * H : (d + 1) * H]
             if d:
                 xs, gs = xs[::-1].copy(), gs[::-1].copy()
             u(xs)
-            u.backward(gs, _pack(cls, [f[d:d + 1, n:n + 1] for f in dfinal]))
+            u.backward(gs, _pack(cls, [f[d : d + 1, n : n + 1] for f in dfinal]))
             want = _np(u.state_grads[0])[:, 0]
             want = want[::-1] if d else want
-            np.testing.assert_allclose(rec[d][:Ln, n], want, rtol=1e-12, atol=1e-13, err_msg=f"direction {d}")
+            np.testing.assert_allclose(
+                rec[d][:Ln, n], want, rtol=1e-12, atol=1e-13, err_msg=f"direction {d}"
+            )
 
 
 # --------------------------------------------------------------------------- bad input
@@ -381,15 +575,22 @@ def _x(*shape, dtype=np.float32):
     return np.zeros(shape, dtype)
 
 
-@pytest.mark.parametrize("cls, which", [(RNN, "h0"), (GRU, "h0"), (LSTM, "h0"), (LSTM, "c0")])
+@pytest.mark.parametrize(
+    "cls, which", [(RNN, "h0"), (GRU, "h0"), (LSTM, "h0"), (LSTM, "c0")]
+)
 def test_wrong_initial_state_shape_bidirectional(cls, which):
-    # a unidirectional-shaped state (num_layers, N, H) for a bidirectional model (num_layers * 2, N, H)
+    # a unidirectional-shaped state (num_layers, N, H) for a bidirectional model
+    # (num_layers * 2, N, H)
     m = cls(D, H, num_layers=2, bidirectional=True)
     good, bad = _x(4, N, H), _x(2, N, H)
     hx = bad if cls is not LSTM else ((bad, good) if which == "h0" else (good, bad))
-    with pytest.raises(ValueError, match=rf"\b{which}\b has shape \(2, 3, 4\), expected \(4, 3, 4\)"):
+    with pytest.raises(
+        ValueError, match=rf"\b{which}\b has shape \(2, 3, 4\), expected \(4, 3, 4\)"
+    ):
         m(_x(T, N, D), hx)
-    with pytest.raises(ValueError, match=rf"\b{which}\b has shape \(2, 3, 4\), expected \(4, 3, 4\)"):
+    with pytest.raises(
+        ValueError, match=rf"\b{which}\b has shape \(2, 3, 4\), expected \(4, 3, 4\)"
+    ):
         m(_x(T, N, D), hx, [5, 2, 3])  # with lengths too
 
 
@@ -400,7 +601,9 @@ def test_wrong_d_output_last_dim_bidirectional(cls, batch_first):
     m(_x(N, T, D) if batch_first else _x(T, N, D), None, [5, 2, 3])
     want = r"\(3, 5, 8\)" if batch_first else r"\(5, 3, 8\)"
     wrong = _x(N, T, H) if batch_first else _x(T, N, H)  # one direction's width
-    with pytest.raises(ValueError, match=rf"\bd_output\b has shape .*, expected {want}"):
+    with pytest.raises(
+        ValueError, match=rf"\bd_output\b has shape .*, expected {want}"
+    ):
         m.backward(wrong)
 
 
@@ -408,11 +611,14 @@ def test_wrong_d_output_last_dim_bidirectional(cls, batch_first):
 def test_wrong_final_state_gradient_shape_bidirectional(cls):
     m = cls(D, H, num_layers=2, bidirectional=True)
     m(_x(T, N, D))
-    with pytest.raises(ValueError, match=r"\bd_h_n\b has shape \(2, 3, 4\), expected \(4, 3, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"\bd_h_n\b has shape \(2, 3, 4\), expected \(4, 3, 4\)"
+    ):
         m.backward(_x(T, N, 2 * H), _x(2, N, H))
 
 
-# --------------------------------------------------------------------------- a task that needs both directions
+# --------------------------------------------------------------------------- a task
+# that needs both directions
 def _next_token_batch(rng, n, Tn, V):
     """One-hot tokens in padded batches of lengths in [2, Tn]; the label at step t is the token at t + 1
     (nothing before t says anything about it), real on steps t < length - 1."""
@@ -454,4 +660,6 @@ def test_only_a_bidirectional_model_learns_to_read_the_next_token(xp, device, on
         if bidirectional:
             assert np.mean(losses[-10:]) < 0.2 * np.mean(losses[:10])
     assert acc[True] > 0.95, acc
-    assert acc[False] < 0.25 + 0.1, acc  # chance is 1 / V: the past says nothing about the next token
+    assert acc[False] < 0.25 + 0.1, (
+        acc
+    )  # chance is 1 / V: the past says nothing about the next token

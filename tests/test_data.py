@@ -1,4 +1,5 @@
 """Character vocabulary, the offline corpus and truncated-BPTT batching."""
+
 import numpy as np
 import pytest
 
@@ -11,7 +12,9 @@ def test_vocab_is_sorted_and_round_trips():
     ids = v.encode("hello")
     assert ids.dtype == np.int64 and ids.tolist() == [3, 2, 4, 4, 5]
     assert v.decode(ids) == "hello"
-    assert CharVocab.from_text("world hello") == v  # order does not depend on the text's order
+    assert (
+        CharVocab.from_text("world hello") == v
+    )  # order does not depend on the text's order
 
 
 def test_unknown_character_raises_and_names_it():
@@ -61,7 +64,9 @@ def test_tbptt_batches_continue_each_row_and_shift_targets():
     assert [x.shape for x, _ in batches] == [(10, 4), (10, 4), (5, 4)]
     x = np.concatenate([b[0] for b in batches])
     y = np.concatenate([b[1] for b in batches])
-    for n in range(4):  # row n is one contiguous stretch of the stream, continued across batches
+    for n in range(
+        4
+    ):  # row n is one contiguous stretch of the stream, continued across batches
         assert x[:, n].tolist() == list(range(25 * n, 25 * n + 25))
     np.testing.assert_array_equal(y, x + 1)
     assert len(TBPTTBatches(ids, 4, 10)) == 3
@@ -70,7 +75,9 @@ def test_tbptt_batches_continue_each_row_and_shift_targets():
 def test_batches_and_decoding_accept_ids_on_any_device(on):
     ids = on(np.arange(41))
     batches = list(TBPTTBatches(ids, batch_size=2, seq_len=5))
-    assert all(isinstance(x, np.ndarray) for x, _ in batches)  # cut on the CPU; the caller moves them
+    assert all(
+        isinstance(x, np.ndarray) for x, _ in batches
+    )  # cut on the CPU; the caller moves them
     assert batches[0][0][:, 0].tolist() == [0, 1, 2, 3, 4]
     vocab = CharVocab.from_text("abc")
     assert vocab.decode(on(np.array([2, 0, 1]))) == "cab"
@@ -91,11 +98,25 @@ TEXTS = [["the", "cat", "sat"], ["the", "dog", "sat", "down"], ["a", "cat"]]
 
 def test_word_vocab_orders_by_count_then_alphabet_after_the_specials():
     v = WordVocab.build(TEXTS)
-    assert v.itos == ["<pad>", "<unk>", "<bos>", "<eos>", "cat", "sat", "the", "a", "dog", "down"]
+    assert v.itos == [
+        "<pad>",
+        "<unk>",
+        "<bos>",
+        "<eos>",
+        "cat",
+        "sat",
+        "the",
+        "a",
+        "dog",
+        "down",
+    ]
     assert (v.pad_id, v.unk_id, v.bos_id, v.eos_id) == (0, 1, 2, 3)
     ids = v.encode(["the", "cat", "flew"], bos=True, eos=True)
     assert ids.dtype == np.int64 and ids.tolist() == [2, 6, 4, 1, 3]
-    assert v.decode(ids) == ["the", "cat"] and v.decode(ids, skip_specials=False)[0] == "<bos>"
+    assert (
+        v.decode(ids) == ["the", "cat"]
+        and v.decode(ids, skip_specials=False)[0] == "<bos>"
+    )
     assert WordVocab.from_dict(v.to_dict()) == v
 
 
@@ -106,15 +127,24 @@ def test_word_vocab_min_count_and_max_size():
 
 
 def test_word_vocab_bad_input():
-    with pytest.raises(ValueError, match=r"1 token\(s\) not in the vocabulary, e.g. \['flew'\], and it has no <unk>"):
+    with pytest.raises(
+        ValueError,
+        match=r"1 token\(s\) not in the vocabulary, e.g. \['flew'\], and it has no <unk>",
+    ):
         WordVocab.build(TEXTS, specials=("<pad>",)).encode(["cat", "flew"])
     with pytest.raises(TypeError, match="got one str: split it first"):
         WordVocab.build(TEXTS).encode("the cat")
-    with pytest.raises(TypeError, match="texts must be an iterable of token lists, got one str"):
+    with pytest.raises(
+        TypeError, match="texts must be an iterable of token lists, got one str"
+    ):
         WordVocab.build("the cat sat")
-    with pytest.raises(ValueError, match=r"min_count must be a positive integer, got 0"):
+    with pytest.raises(
+        ValueError, match=r"min_count must be a positive integer, got 0"
+    ):
         WordVocab.build(TEXTS, min_count=0)
-    with pytest.raises(ValueError, match=r"max_size must be an integer above the 4 specials, got 3"):
+    with pytest.raises(
+        ValueError, match=r"max_size must be an integer above the 4 specials, got 3"
+    ):
         WordVocab.build(TEXTS, max_size=3)
     with pytest.raises(ValueError, match=r"this vocabulary has no <bos> token"):
         WordVocab.build(TEXTS, specials=("<pad>",)).encode(["cat"], bos=True)
@@ -122,11 +152,15 @@ def test_word_vocab_bad_input():
         WordVocab.build(TEXTS).decode([0, 99])
 
 
-# --------------------------------------------------------------------------- BucketBatches
+# ---------------------------------------------------------------------------
+# BucketBatches
 def _sequences(n=300, seed=0):
     """n sequences of 1 to 49 tokens, each starting with its own index + 20 (so each is unique)."""
     g = np.random.default_rng(seed)
-    seqs = [np.concatenate([[20 + i], g.integers(1, 20, g.integers(0, 49))]) for i in range(n)]
+    seqs = [
+        np.concatenate([[20 + i], g.integers(1, 20, g.integers(0, 49))])
+        for i in range(n)
+    ]
     return seqs, g.integers(0, 3, n)
 
 
@@ -135,7 +169,9 @@ def test_bucket_batches_cover_every_example_once_padded_right():
     batches = BucketBatches(seqs, labels, 16, seed=3)
     seen = []
     for (ids, lengths), y in batches:
-        assert ids.shape == (lengths.max(), len(lengths)) and len(y) == len(lengths) <= 16
+        assert (
+            ids.shape == (lengths.max(), len(lengths)) and len(y) == len(lengths) <= 16
+        )
         for col, L in enumerate(lengths):
             assert not ids[L:, col].any()  # pad_id 0 past the end
             i = int(ids[0, col]) - 20
@@ -155,7 +191,9 @@ def test_bucketing_pads_far_less_and_epochs_differ_but_reproduce():
     assert [b.tolist() for b in BucketBatches(seqs, labels, 16).order(1)] == second
     again = BucketBatches(seqs, labels, 16)
     again.epoch = 1  # resuming at epoch 1 gives epoch 1's batches
-    assert [l.tolist() for (_, l), _ in again] == [bucketed.lengths[b].tolist() for b in bucketed.order(1)]
+    assert [l.tolist() for (_, l), _ in again] == [
+        bucketed.lengths[b].tolist() for b in bucketed.order(1)
+    ]
 
 
 def test_bucket_batches_pad_per_step_targets_with_target_pad():
@@ -168,13 +206,19 @@ def test_bucket_batches_pad_per_step_targets_with_target_pad():
 
 
 def test_bucket_batches_bad_input():
-    with pytest.raises(ValueError, match=r"sequences\[1\] must be a non-empty 1-D integer array"):
+    with pytest.raises(
+        ValueError, match=r"sequences\[1\] must be a non-empty 1-D integer array"
+    ):
         BucketBatches([np.arange(3), np.array([], dtype=int)], [0, 1], 2)
     with pytest.raises(ValueError, match=r"targets has 1 entries for 2 sequences"):
         BucketBatches([np.arange(3), np.arange(2)], [0], 2)
-    with pytest.raises(ValueError, match=r"targets\[0\] has shape \(2,\), expected one per step \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"targets\[0\] has shape \(2,\), expected one per step \(3,\)"
+    ):
         BucketBatches([np.arange(3)], [np.arange(2)], 2)
-    with pytest.raises(ValueError, match=r"batch_size must be a positive integer, got 0"):
+    with pytest.raises(
+        ValueError, match=r"batch_size must be a positive integer, got 0"
+    ):
         BucketBatches([np.arange(3)], [0], 0)
 
 
@@ -183,13 +227,15 @@ def test_sliding_windows_never_show_the_target():
     series = np.arange(20.0).reshape(10, 2)  # two features
     x, y = sliding_windows(series, input_len=3, horizon=2, stride=2, target_columns=1)
     assert x.shape == (3, 3, 2) and y.shape == (3, 2, 1)
-    np.testing.assert_array_equal(x[1, :, 0], [4, 6, 8])         # steps 2, 3, 4
-    np.testing.assert_array_equal(y[1, :, 0], [11, 13])          # steps 5, 6 of feature 1
+    np.testing.assert_array_equal(x[1, :, 0], [4, 6, 8])  # steps 2, 3, 4
+    np.testing.assert_array_equal(y[1, :, 0], [11, 13])  # steps 5, 6 of feature 1
     assert (y[:, 0, 0] > x[:, -1, 1]).all()
 
 
 def test_sliding_windows_bad_input():
-    with pytest.raises(ValueError, match=r"series has 4 steps, fewer than input_len \+ horizon = 5"):
+    with pytest.raises(
+        ValueError, match=r"series has 4 steps, fewer than input_len \+ horizon = 5"
+    ):
         sliding_windows(np.arange(4.0), 4)
     with pytest.raises(ValueError, match=r"horizon must be a positive integer, got 0"):
         sliding_windows(np.arange(9.0), 3, horizon=0)
@@ -215,4 +261,6 @@ def test_bucket_batches_take_a_plain_list_of_labels_and_unsigned_tags():
     assert sorted(y.tolist()) == [0, 1]  # per-sequence labels, not per-step
     tags = [np.array([1, 2, 3], dtype=np.uint8), np.array([4, 5], dtype=np.uint8)]
     (_, lengths), y = next(iter(BucketBatches(seqs, tags, 2, shuffle=False)))
-    assert y.dtype.kind == "i" and (y == -100).sum() == 1  # the pad fits the targets' dtype
+    assert (
+        y.dtype.kind == "i" and (y == -100).sum() == 1
+    )  # the pad fits the targets' dtype

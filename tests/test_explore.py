@@ -1,4 +1,5 @@
 """The JupyterLab explorer: it draws at once and on every change, without capturing output."""
+
 import base64
 
 import pytest
@@ -17,6 +18,7 @@ def _draw_calls():
         fig, ax = plt.subplots()
         ax.plot([0, 1], [a, b])
         return fig, f"a={a} b={b}"
+
     return draw, calls
 
 

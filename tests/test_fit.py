@@ -1,5 +1,6 @@
 """rnnlab.fit, evaluate and the callbacks: one loop for classification and regression that adds
 nothing to a hand-written loop, reproduces bit-exactly and resumes bit-exactly."""
+
 import numpy as np
 import pytest
 
@@ -29,7 +30,9 @@ def _classification_batches(seed, count):
         hit = g.random(N) < 0.5
         ids[g.integers(0, lengths), np.arange(N)] = np.where(hit, 3, ids[0])
         ids[np.arange(T)[:, None] >= lengths[None, :]] = 3
-        labels = np.array([(ids[:L, n] == 3).any() for n, L in enumerate(lengths)], dtype=np.int64)
+        labels = np.array(
+            [(ids[:L, n] == 3).any() for n, L in enumerate(lengths)], dtype=np.int64
+        )
         batches.append(((ids, lengths), labels))
     return batches
 
@@ -37,8 +40,16 @@ def _classification_batches(seed, count):
 def test_fit_trains_a_classifier_over_padded_batches(device):
     rnnlab.seed(0)
     model = Classifier().to(device)
-    hist = fit(model, _classification_batches(0, 30), loss=cross_entropy, epochs=6, lr=1e-2,
-               val=_classification_batches(1, 5), metrics={"accuracy": rnnlab.accuracy}, progress=False)
+    hist = fit(
+        model,
+        _classification_batches(0, 30),
+        loss=cross_entropy,
+        epochs=6,
+        lr=1e-2,
+        val=_classification_batches(1, 5),
+        metrics={"accuracy": rnnlab.accuracy},
+        progress=False,
+    )
     assert hist.epochs == 6 and len(hist.step_loss) == 180 and len(hist.lr) == 6
     assert hist.train_loss[-1] < 0.5 * hist.train_loss[0]
     assert hist.val_metrics["accuracy"][-1] > 0.9
@@ -78,9 +89,20 @@ def test_fit_trains_a_regressor_with_clipping_and_a_schedule(device):
     model = Regressor().to(device)
     opt = Adam(model.parameters(), lr=2e-2)
     sched = rnnlab.CosineLR(opt, total_steps=4 * 20)
-    hist = fit(model, _sine_batches(0, 20), loss=mse, epochs=4, optimizer=opt, schedule=sched,
-               clip=1.0, val=_sine_batches(1, 3), progress=False)
-    assert hist.val_loss[-1] < 0.1 * 0.5  # far below predicting 0 (variance of a sine: 1/2)
+    hist = fit(
+        model,
+        _sine_batches(0, 20),
+        loss=mse,
+        epochs=4,
+        optimizer=opt,
+        schedule=sched,
+        clip=1.0,
+        val=_sine_batches(1, 3),
+        progress=False,
+    )
+    assert (
+        hist.val_loss[-1] < 0.1 * 0.5
+    )  # far below predicting 0 (variance of a sine: 1/2)
     assert hist.lr[-1] == pytest.approx(0.0, abs=1e-12) and hist.lr[0] < 2e-2
 
 
@@ -116,6 +138,7 @@ def _check_resume(make_model, batches, loss, seed, path, epochs=3, with_rng_stat
     """Train ``epochs`` epochs in one go, then 1 epoch, a checkpoint (model, optimiser and, if
     asked, the generator's state), a fresh process-like restart, and the remaining epochs:
     both must give the same losses and weights, bit for bit."""
+
     def start():
         rnnlab.seed(seed)
         model = make_model()
@@ -133,7 +156,15 @@ def _check_resume(make_model, batches, loss, seed, path, epochs=3, with_rng_stat
     opt2.load_state_dict(opt_state)
     if with_rng_state:
         rnnlab.backend.set_rng_state(rng_state)
-    fit(resumed, batches, loss=loss, epochs=epochs - 1, optimizer=opt2, history=hist, progress=False)
+    fit(
+        resumed,
+        batches,
+        loss=loss,
+        epochs=epochs - 1,
+        optimizer=opt2,
+        history=hist,
+        progress=False,
+    )
     assert hist.step_loss == whole.step_loss
     _assert_same_weights(model, resumed)
     return model
@@ -144,8 +175,14 @@ def test_a_seeded_run_reproduces_and_a_resumed_run_continues_bit_exactly(tmp_pat
     model = _check_resume(Classifier, batches, cross_entropy, 11, tmp_path / "m.npz")
     rnnlab.seed(11)
     again = Classifier()
-    fit(again, batches, loss=cross_entropy, epochs=3, optimizer=Adam(again.parameters(), lr=1e-2),
-        progress=False)
+    fit(
+        again,
+        batches,
+        loss=cross_entropy,
+        epochs=3,
+        optimizer=Adam(again.parameters(), lr=1e-2),
+        progress=False,
+    )
     _assert_same_weights(model, again)
 
 
@@ -173,10 +210,14 @@ def test_early_stopping_stops_after_patience_and_restores_the_best_weights():
     stops = []
     for epoch in range(5):
         model.params["W"][...] = epoch  # weights that say which epoch they come from
-        stops.append(cb.on_epoch_end(epoch, _history(losses[:epoch + 1]), model))
+        stops.append(cb.on_epoch_end(epoch, _history(losses[: epoch + 1]), model))
         if stops[-1]:
             break
-    assert stops == [False, False, False, True] and cb.stopped_epoch == 3 and cb.best_epoch == 1
+    assert (
+        stops == [False, False, False, True]
+        and cb.stopped_epoch == 3
+        and cb.best_epoch == 1
+    )
     cb.on_train_end(None, model)
     assert (model.params["W"] == 1).all()
 
@@ -185,10 +226,22 @@ def test_early_stopping_ends_fit():
     rnnlab.seed(0)
     model = Classifier()
     batches = _classification_batches(5, 3)
-    stopper = EarlyStopping(monitor="val_accuracy", mode="max", patience=1, min_delta=2.0)
-    hist = fit(model, batches, loss=cross_entropy, epochs=10, val=batches,
-               metrics={"accuracy": rnnlab.accuracy}, callbacks=[stopper], progress=False)
-    assert hist.epochs == 2  # no accuracy can improve by 2: it stops after one epoch of patience
+    stopper = EarlyStopping(
+        monitor="val_accuracy", mode="max", patience=1, min_delta=2.0
+    )
+    hist = fit(
+        model,
+        batches,
+        loss=cross_entropy,
+        epochs=10,
+        val=batches,
+        metrics={"accuracy": rnnlab.accuracy},
+        callbacks=[stopper],
+        progress=False,
+    )
+    assert (
+        hist.epochs == 2
+    )  # no accuracy can improve by 2: it stops after one epoch of patience
 
 
 def test_best_checkpoint_saves_when_the_monitor_improves(tmp_path):
@@ -202,15 +255,22 @@ def test_best_checkpoint_saves_when_the_monitor_improves(tmp_path):
 
 def test_fit_bad_input():
     model = Classifier()
-    with pytest.raises(ValueError, match=r"each batch must be a pair \(inputs, target\), got tuple of length 3"):
+    with pytest.raises(
+        ValueError,
+        match=r"each batch must be a pair \(inputs, target\), got tuple of length 3",
+    ):
         fit(model, [(1, 2, 3)], loss=cross_entropy, progress=False)
-    with pytest.raises(ValueError, match=r"epochs must be a non-negative integer, got -1"):
+    with pytest.raises(
+        ValueError, match=r"epochs must be a non-negative integer, got -1"
+    ):
         fit(model, [], loss=cross_entropy, epochs=-1)
     with pytest.raises(KeyError, match=r"history has no 'val_f1'"):
         EarlyStopping(monitor="val_f1").on_epoch_end(0, _history([1.0]), model)
     with pytest.raises(ValueError, match=r"patience must be a positive integer, got 0"):
         EarlyStopping(patience=0)
-    with pytest.raises(ValueError, match=r"mode must be one of \('min', 'max'\), got 'up'"):
+    with pytest.raises(
+        ValueError, match=r"mode must be one of \('min', 'max'\), got 'up'"
+    ):
         BestCheckpoint("x.npz", mode="up")
 
 
@@ -226,18 +286,32 @@ class DropoutRegressor(Regressor):
         return self.head(self.drop(h[0]))
 
     def backward(self, dy):
-        return self.rnn.backward(None, (self.drop.backward(self.head.backward(dy))[None], None))[0]
+        return self.rnn.backward(
+            None, (self.drop.backward(self.head.backward(dy))[None], None)
+        )[0]
 
 
 def test_a_run_with_dropout_resumes_bit_exactly_with_the_generator_state(tmp_path):
-    _check_resume(DropoutRegressor, _sine_batches(4, 5), mse, 21, tmp_path / "m.npz", epochs=2)
-    with pytest.raises(AssertionError):  # without the generator's state, the masks differ
-        _check_resume(DropoutRegressor, _sine_batches(4, 5), mse, 21, tmp_path / "m.npz", epochs=2,
-                      with_rng_state=False)
+    _check_resume(
+        DropoutRegressor, _sine_batches(4, 5), mse, 21, tmp_path / "m.npz", epochs=2
+    )
+    with pytest.raises(
+        AssertionError
+    ):  # without the generator's state, the masks differ
+        _check_resume(
+            DropoutRegressor,
+            _sine_batches(4, 5),
+            mse,
+            21,
+            tmp_path / "m.npz",
+            epochs=2,
+            with_rng_state=False,
+        )
 
 
 def test_evaluate_counts_only_real_tokens_of_padded_per_step_targets():
-    # per-step targets padded with -100: the validation loss is the mean over real tokens
+    # per-step targets padded with -100: the validation loss is the mean over real
+    # tokens
     rnnlab.seed(0)
     g = np.random.default_rng(0)
     seqs = [g.integers(1, VOCAB, n) for n in (2, 9, 4, 7, 3, 8)]
@@ -247,7 +321,11 @@ def test_evaluate_counts_only_real_tokens_of_padded_per_step_targets():
     class Tagger(Module):
         def __init__(self):
             super().__init__()
-            self.embed, self.rnn, self.head = rnnlab.Embedding(VOCAB, 4), rnnlab.GRU(4, 5), Linear(5, 2)
+            self.embed, self.rnn, self.head = (
+                rnnlab.Embedding(VOCAB, 4),
+                rnnlab.GRU(4, 5),
+                Linear(5, 2),
+            )
 
         def forward(self, ids, lengths):
             return self.head(self.rnn(self.embed(ids), lengths=lengths)[0])
@@ -257,14 +335,20 @@ def test_evaluate_counts_only_real_tokens_of_padded_per_step_targets():
     batches = BucketBatches(seqs, tags, 2, shuffle=False)
     got = evaluate(model, batches, loss)["loss"]
     with rnnlab.no_grad():
-        per_token = [cross_entropy(model(ids, lengths), y, ignore_index=-100, reduction="none")[0][y >= 0]
-                     for (ids, lengths), y in batches]
+        per_token = [
+            cross_entropy(model(ids, lengths), y, ignore_index=-100, reduction="none")[
+                0
+            ][y >= 0]
+            for (ids, lengths), y in batches
+        ]
     assert got == pytest.approx(float(np.concatenate(per_token).mean()), rel=1e-6)
 
 
 def test_early_stopping_counts_its_own_epochs_and_survives_nan():
     model, cb = Linear(2, 2), EarlyStopping(patience=2)
-    assert not cb.on_epoch_end(0, _history([float("nan")]), model)  # nan: no improvement, no error
+    assert not cb.on_epoch_end(
+        0, _history([float("nan")]), model
+    )  # nan: no improvement, no error
     assert cb.on_epoch_end(1, _history([float("nan")] * 2), model)
     cb = EarlyStopping(patience=2)
     assert not cb.on_epoch_end(0, _history([1.0]), model)
@@ -275,5 +359,7 @@ def test_early_stopping_counts_its_own_epochs_and_survives_nan():
 
 def test_fit_refuses_an_iterator_for_several_epochs():
     batches = iter(_classification_batches(0, 2))
-    with pytest.raises(TypeError, match="train is an iterator, which is used up after one epoch"):
+    with pytest.raises(
+        TypeError, match="train is an iterator, which is used up after one epoch"
+    ):
         fit(Classifier(), batches, loss=cross_entropy, epochs=2, progress=False)

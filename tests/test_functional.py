@@ -1,4 +1,5 @@
 """rnnlab.nn.functional: stable sigmoid, softmax and log-softmax, and the recurrent activations."""
+
 import warnings
 
 import numpy as np
@@ -31,9 +32,12 @@ def test_sigmoid_matches_the_definition(xp, on):
     xs = np.linspace(-40, 40, 801)
     got = rnnlab.to_numpy(F.sigmoid(on(xs)))
     ref = 1.0 / (1.0 + np.exp(-xs))  # safe in this range
-    # absolute tolerance: for x << 0 the tanh form loses relative (not absolute) accuracy
+    # absolute tolerance: for x << 0 the tanh form loses relative (not absolute)
+    # accuracy
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(got[400:], ref[400:], rtol=1e-15)  # x >= 0: full relative accuracy
+    np.testing.assert_allclose(
+        got[400:], ref[400:], rtol=1e-15
+    )  # x >= 0: full relative accuracy
 
 
 def test_sigmoid_writes_into_out(xp, on):
@@ -41,15 +45,23 @@ def test_sigmoid_writes_into_out(xp, on):
     out = on(np.empty(3))
     res = F.sigmoid(x, out=out)
     assert res is out
-    np.testing.assert_allclose(rnnlab.to_numpy(out), 1 / (1 + np.exp(-np.array([-2.0, 0.5, 3.0]))), rtol=1e-14)
-    np.testing.assert_array_equal(rnnlab.to_numpy(x), [-2.0, 0.5, 3.0])  # input untouched
+    np.testing.assert_allclose(
+        rnnlab.to_numpy(out), 1 / (1 + np.exp(-np.array([-2.0, 0.5, 3.0]))), rtol=1e-14
+    )
+    np.testing.assert_array_equal(
+        rnnlab.to_numpy(x), [-2.0, 0.5, 3.0]
+    )  # input untouched
 
 
 def test_softmax_is_stable_with_huge_logits(xp, on, strict_fp):
-    z = np.array([[1000.0, 0.0, -1000.0],
-                  [1e6, 1e6 - 1.0, 1e6 - 2.0],
-                  [-1e6, -1e6, -1e6],
-                  [0.0, 0.0, 0.0]])
+    z = np.array(
+        [
+            [1000.0, 0.0, -1000.0],
+            [1e6, 1e6 - 1.0, 1e6 - 2.0],
+            [-1e6, -1e6, -1e6],
+            [0.0, 0.0, 0.0],
+        ]
+    )
     p = rnnlab.to_numpy(F.softmax(on(z)))
     lp = rnnlab.to_numpy(F.log_softmax(on(z)))
     assert np.isfinite(p).all() and np.isfinite(lp).all()
@@ -88,7 +100,9 @@ def test_activation_derivative_from_output_matches_finite_differences(xp, on, na
     a = np.array([-2.0, -0.3, 0.4, 1.7, 3.0])  # away from relu's kink
     h = f(on(a))
     eps = 1e-6
-    num = (rnnlab.to_numpy(f(on(a + eps))) - rnnlab.to_numpy(f(on(a - eps)))) / (2 * eps)
+    num = (rnnlab.to_numpy(f(on(a + eps))) - rnnlab.to_numpy(f(on(a - eps)))) / (
+        2 * eps
+    )
     np.testing.assert_allclose(rnnlab.to_numpy(df(h)), num, rtol=1e-8, atol=1e-10)
     out = on(np.empty(5))
     assert df(h, out=out) is out
@@ -102,5 +116,7 @@ def test_relu_and_tanh_values(xp, on):
 
 
 def test_unknown_activation_names_the_argument():
-    with pytest.raises(ValueError, match=r"nonlinearity must be 'tanh' or 'relu', got 'sigmoid'"):
+    with pytest.raises(
+        ValueError, match=r"nonlinearity must be 'tanh' or 'relu', got 'sigmoid'"
+    ):
         F.activation("sigmoid")

@@ -1,4 +1,5 @@
 """Gated layers learn: a seeded recall problem whose loss must go down, for LSTM and GRU alike."""
+
 import numpy as np
 import pytest
 
@@ -9,7 +10,8 @@ from _helpers import to_np as _np
 
 @pytest.mark.parametrize("cls", [LSTM, GRU])
 def test_seeded_sequence_problem_loss_goes_down(xp, device, on, cls):
-    # Recall the first element of a sequence at its last step: needs memory across 8 steps.
+    # Recall the first element of a sequence at its last step: needs memory across 8
+    # steps.
     rnnlab.seed(0)
     rng = np.random.default_rng(0)
 
@@ -36,5 +38,7 @@ def test_seeded_sequence_problem_loss_goes_down(xp, device, on, cls):
     out, _ = layer.eval()(x_val)
     val, _ = rnnlab.mse(head(out[-1]), y_val)
     baseline_mean = float(_np(y_val).var())  # predict a constant
-    baseline_last = float(((_np(y_val) - _np(x_val)[-1]) ** 2).mean())  # copy the last input
+    baseline_last = float(
+        ((_np(y_val) - _np(x_val)[-1]) ** 2).mean()
+    )  # copy the last input
     assert val < 0.05 * min(baseline_mean, baseline_last)

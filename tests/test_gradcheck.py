@@ -1,4 +1,5 @@
 """rnnlab.gradcheck: the finite-difference checker must pass correct backwards and catch wrong ones."""
+
 import numpy as np
 import pytest
 
@@ -13,7 +14,11 @@ class Scale(Module):
     def __init__(self, n, wrong_param=False, wrong_input=False, no_input_grad=False):
         super().__init__()
         self.add_param("w", np.random.default_rng(0).standard_normal(n))
-        self.wrong_param, self.wrong_input, self.no_input_grad = wrong_param, wrong_input, no_input_grad
+        self.wrong_param, self.wrong_input, self.no_input_grad = (
+            wrong_param,
+            wrong_input,
+            no_input_grad,
+        )
 
     def forward(self, x):
         self.save_for_backward(x)
@@ -26,19 +31,25 @@ class Scale(Module):
         if self.no_input_grad:
             return None
         dx = dy * self.params["w"]
-        return dx.T.reshape(dx.shape) if self.wrong_input else dx  # deliberately scrambled
+        return (
+            dx.T.reshape(dx.shape) if self.wrong_input else dx
+        )  # deliberately scrambled
 
 
 def test_numerical_gradient_of_a_known_function(xp, randn):
     x = randn(3, 4)
-    num = numerical_gradient(lambda: float((x ** 3).sum()), x)
-    np.testing.assert_allclose(rnnlab.to_numpy(num), 3 * rnnlab.to_numpy(x) ** 2, rtol=1e-8, atol=1e-9)
+    num = numerical_gradient(lambda: float((x**3).sum()), x)
+    np.testing.assert_allclose(
+        rnnlab.to_numpy(num), 3 * rnnlab.to_numpy(x) ** 2, rtol=1e-8, atol=1e-9
+    )
 
 
 def test_numerical_gradient_restores_x_and_respects_indices(xp, randn):
     x = randn(5)
     before = rnnlab.to_numpy(x).copy()
-    num = rnnlab.to_numpy(numerical_gradient(lambda: float((x * x).sum()), x, indices=[1, 3]))
+    num = rnnlab.to_numpy(
+        numerical_gradient(lambda: float((x * x).sum()), x, indices=[1, 3])
+    )
     assert rnnlab.to_numpy(x).tobytes() == before.tobytes()
     np.testing.assert_allclose(num[[1, 3]], 2 * before[[1, 3]], rtol=1e-8)
     assert num[0] == num[2] == num[4] == 0
@@ -88,7 +99,9 @@ def test_missing_input_gradient_is_an_error():
 
 def test_check_module_needs_float64():
     m = Scale(3).to(dtype=np.float32)
-    with pytest.raises(TypeError, match=r"check_module needs float64 parameters and inputs"):
+    with pytest.raises(
+        TypeError, match=r"check_module needs float64 parameters and inputs"
+    ):
         check_module(m, np.ones((2, 3), np.float32))
 
 
@@ -96,7 +109,9 @@ def test_max_entries_checks_a_subset(xp, device, randn):
     m = rnnlab.Linear(20, 10, dtype=np.float64).to(device)
     errors = check_module(m, randn(4, 20), max_entries=7)
     assert_gradients_close(errors)
-    bad = check_module(Scale(30, wrong_param=True).to(device), randn(2, 30), max_entries=5)
+    bad = check_module(
+        Scale(30, wrong_param=True).to(device), randn(2, 30), max_entries=5
+    )
     assert bad["param w"] > 0.3  # a subset still catches a wrong backward
 
 

@@ -1,4 +1,5 @@
 """Initialisation schemes: what each sets, on every layer, and their errors."""
+
 import numpy as np
 import pytest
 
@@ -14,7 +15,7 @@ def test_orthogonal_blocks(cls, G):
     for l in range(2):
         W = m.params[f"W_hh_l{l}"]
         for b in range(G):
-            Q = W[b * H:(b + 1) * H]
+            Q = W[b * H : (b + 1) * H]
             np.testing.assert_allclose(Q @ Q.T, 0.81 * np.eye(H), atol=1e-12)
     assert m.params["W_hh_l0"].dtype == np.float64
 
@@ -30,7 +31,9 @@ def test_orthogonal_is_seeded():
 def test_identity_zeroes_biases():
     m = init.identity_(RNN(2, 5, num_layers=2, nonlinearity="relu"), gain=1.0)
     for l in range(2):
-        np.testing.assert_array_equal(m.params[f"W_hh_l{l}"], np.eye(5, dtype=np.float32))
+        np.testing.assert_array_equal(
+            m.params[f"W_hh_l{l}"], np.eye(5, dtype=np.float32)
+        )
         assert not m.params[f"b_h_l{l}"].any()
     g = init.identity_(GRU(2, 3))
     assert not g.params["b_hn_l0"].any()

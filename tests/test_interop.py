@@ -1,4 +1,5 @@
 """rnnlab.interop: weights in and out of PyTorch."""
+
 import numpy as np
 import pytest
 
@@ -10,21 +11,48 @@ D, H, T, N = 3, 5, 4, 2
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("bias", [True, False])
-@pytest.mark.parametrize("nonlinearity, batch_first, num_layers", [("tanh", False, 1), ("relu", True, 3)])
-def test_rnnlab_to_torch_to_rnnlab_is_bit_identical(torch, dtype, bias, nonlinearity, batch_first, num_layers):
+@pytest.mark.parametrize(
+    "nonlinearity, batch_first, num_layers", [("tanh", False, 1), ("relu", True, 3)]
+)
+def test_rnnlab_to_torch_to_rnnlab_is_bit_identical(
+    torch, dtype, bias, nonlinearity, batch_first, num_layers
+):
     rnnlab.seed(2)
-    dropout = 0.25 if num_layers > 1 else 0.0  # torch warns about dropout on a single layer
-    m = RNN(D, H, num_layers=num_layers, nonlinearity=nonlinearity, bias=bias, batch_first=batch_first,
-            dropout=dropout, dtype=dtype).eval()
+    dropout = (
+        0.25 if num_layers > 1 else 0.0
+    )  # torch warns about dropout on a single layer
+    m = RNN(
+        D,
+        H,
+        num_layers=num_layers,
+        nonlinearity=nonlinearity,
+        bias=bias,
+        batch_first=batch_first,
+        dropout=dropout,
+        dtype=dtype,
+    ).eval()
     tm = interop.to_torch(m)
     assert isinstance(tm, torch.nn.RNN)
     assert all(p.dtype == getattr(torch, np.dtype(dtype).name) for p in tm.parameters())
-    assert (tm.input_size, tm.hidden_size, tm.num_layers, tm.nonlinearity, tm.bias, tm.batch_first, tm.dropout) == \
-        (D, H, num_layers, nonlinearity, bias, batch_first, dropout)
+    assert (
+        tm.input_size,
+        tm.hidden_size,
+        tm.num_layers,
+        tm.nonlinearity,
+        tm.bias,
+        tm.batch_first,
+        tm.dropout,
+    ) == (D, H, num_layers, nonlinearity, bias, batch_first, dropout)
     assert not tm.training
     back = interop.from_torch(tm)
-    assert (back.num_layers, back.nonlinearity, back.bias, back.batch_first, back.dropout, back.training) == \
-        (num_layers, nonlinearity, bias, batch_first, dropout, False)
+    assert (
+        back.num_layers,
+        back.nonlinearity,
+        back.bias,
+        back.batch_first,
+        back.dropout,
+        back.training,
+    ) == (num_layers, nonlinearity, bias, batch_first, dropout, False)
     assert list(back.params) == list(m.params)
     for k, p in m.params.items():
         q = back.params[k]
@@ -36,13 +64,16 @@ def test_rnnlab_to_torch_to_rnnlab_is_bit_identical(torch, dtype, bias, nonlinea
 @pytest.mark.parametrize("num_layers", [1, 2])
 def test_torch_to_rnnlab_to_torch_computes_the_same(torch, dtype, tol, num_layers):
     torch.manual_seed(1)
-    tm = torch.nn.RNN(D, H, num_layers=num_layers, dtype=getattr(torch, np.dtype(dtype).name))
+    tm = torch.nn.RNN(
+        D, H, num_layers=num_layers, dtype=getattr(torch, np.dtype(dtype).name)
+    )
     tm2 = interop.to_torch(interop.from_torch(tm))
     x = torch.tensor(np.random.default_rng(0).standard_normal((T, N, D)).astype(dtype))
     with torch.no_grad():
         out, hn = tm(x)
         out2, hn2 = tm2(x)
-    # the two PyTorch bias vectors are folded into one, so only the rounding of b_ih + b_hh differs
+    # the two PyTorch bias vectors are folded into one, so only the rounding of b_ih +
+    # b_hh differs
     np.testing.assert_allclose(out2.numpy(), out.numpy(), rtol=tol, atol=tol)
     np.testing.assert_allclose(hn2.numpy(), hn.numpy(), rtol=tol, atol=tol)
     sd, sd2 = tm.state_dict(), tm2.state_dict()
@@ -50,8 +81,12 @@ def test_torch_to_rnnlab_to_torch_computes_the_same(torch, dtype, tol, num_layer
         if k.startswith("weight"):
             assert torch.equal(sd[k], sd2[k]), k
     for l in range(num_layers):
-        torch.testing.assert_close(sd2[f"bias_ih_l{l}"] + sd2[f"bias_hh_l{l}"],
-                                   sd[f"bias_ih_l{l}"] + sd[f"bias_hh_l{l}"], rtol=0, atol=0)
+        torch.testing.assert_close(
+            sd2[f"bias_ih_l{l}"] + sd2[f"bias_hh_l{l}"],
+            sd[f"bias_ih_l{l}"] + sd[f"bias_hh_l{l}"],
+            rtol=0,
+            atol=0,
+        )
         assert not sd2[f"bias_hh_l{l}"].any()
 
 
@@ -78,7 +113,9 @@ def test_torch_state_dict_values_and_bias_split(torch):
     assert not sd["bias_hh_l0"].any()
     g = interop.torch_state_dict(m, grads=True)
     np.testing.assert_array_equal(g["bias_ih_l0"], m.grads["b_h_l0"])
-    np.testing.assert_array_equal(g["bias_hh_l0"], m.grads["b_h_l0"])  # dL/db_hh = dL/db_ih = dL/db_h
+    np.testing.assert_array_equal(
+        g["bias_hh_l0"], m.grads["b_h_l0"]
+    )  # dL/db_hh = dL/db_ih = dL/db_h
     sd["weight_ih_l0"][...] = 0  # a copy, not a view of the module's arrays
     assert m.params["W_xh_l0"].any()
 
@@ -88,7 +125,9 @@ def test_from_torch_sums_the_two_biases(torch):
     tm = torch.nn.RNN(D, H, dtype=torch.float64)
     m = interop.from_torch(tm)
     sd = tm.state_dict()
-    np.testing.assert_array_equal(m.params["b_h_l0"], (sd["bias_ih_l0"] + sd["bias_hh_l0"]).numpy())
+    np.testing.assert_array_equal(
+        m.params["b_h_l0"], (sd["bias_ih_l0"] + sd["bias_hh_l0"]).numpy()
+    )
     np.testing.assert_array_equal(m.params["W_hh_l0"], sd["weight_hh_l0"].numpy())
 
 
@@ -118,11 +157,17 @@ def test_to_torch_from_a_gpu_module(xp, device, torch):
 
 
 def test_unsupported_modules_raise_type_error(torch):
-    with pytest.raises(TypeError, match=r"from_torch supports torch\.nn\.RNN, LSTM and GRU, got Linear"):
+    with pytest.raises(
+        TypeError, match=r"from_torch supports torch\.nn\.RNN, LSTM and GRU, got Linear"
+    ):
         interop.from_torch(torch.nn.Linear(D, H))
-    with pytest.raises(TypeError, match=r"interop supports rnnlab\.RNN, LSTM and GRU, got Linear"):
+    with pytest.raises(
+        TypeError, match=r"interop supports rnnlab\.RNN, LSTM and GRU, got Linear"
+    ):
         interop.to_torch(rnnlab.Linear(D, H))
-    with pytest.raises(TypeError, match=r"interop supports rnnlab\.RNN, LSTM and GRU, got RNNCell"):
+    with pytest.raises(
+        TypeError, match=r"interop supports rnnlab\.RNN, LSTM and GRU, got RNNCell"
+    ):
         interop.torch_state_dict(rnnlab.RNNCell(D, H))
 
 

@@ -1,4 +1,5 @@
 """rnnlab.nn.layers: Linear, Embedding and Dropout (values, shapes, gradients, bad input)."""
+
 import numpy as np
 import pytest
 
@@ -53,7 +54,9 @@ def test_embedding_shapes_and_values(xp, device, on):
     out = m(idx)
     assert out.shape == (2, 3, 4) and out.dtype == np.float32
     W = rnnlab.to_numpy(m.params["W"])
-    np.testing.assert_array_equal(rnnlab.to_numpy(out), W[np.array([[0, 6, 3], [3, 3, 1]])])
+    np.testing.assert_array_equal(
+        rnnlab.to_numpy(out), W[np.array([[0, 6, 3], [3, 3, 1]])]
+    )
 
 
 def test_embedding_gradients(xp, device, on):
@@ -102,7 +105,9 @@ def test_dropout_keep_rate_and_scaling(xp, on, p):
     np.testing.assert_array_equal(y[kept], scale)  # survivors scaled by exactly 1/(1-p)
     n = y.size
     sigma = np.sqrt(p * (1 - p) / n)
-    assert abs(kept.mean() - (1 - p)) < 6 * sigma  # keep rate 1-p (6 sigma: ~1e-9 false alarms)
+    assert (
+        abs(kept.mean() - (1 - p)) < 6 * sigma
+    )  # keep rate 1-p (6 sigma: ~1e-9 false alarms)
     assert abs(y.mean() - 1.0) < 6 * sigma * scale  # inverted dropout keeps the mean
     # backward reuses the same mask
     dx = rnnlab.to_numpy(m.backward(on(np.full((200, 500), 2.0, np.float32))))
@@ -121,7 +126,8 @@ def test_dropout_masks_are_reproducible_from_the_seed(xp, on):
 
 
 def test_dropout_gradient_by_finite_differences(xp, randn):
-    # Dropout's backward checked directly: the mask is fixed by reseeding before each forward.
+    # Dropout's backward checked directly: the mask is fixed by reseeding before each
+    # forward.
     x = randn(4, 5)
     g = randn(4, 5)
     m = Dropout(0.4)
@@ -138,9 +144,10 @@ def test_dropout_gradient_by_finite_differences(xp, randn):
 
 
 def test_dropout_gradients_with_check_module(xp, randn):
-    # Regression (was a bug): check_module decides "float64 module?" from
-    # module.dtype, and a module without parameters (Dropout) reports float32, so
-    # check_module(Dropout(p), float64_x) raises TypeError instead of checking the input gradient.
+    # Regression (was a bug): check_module decides "float64 module?" from module.dtype,
+    # and a module without parameters (Dropout) reports float32, so
+    # check_module(Dropout(p), float64_x) raises TypeError instead of checking the input
+    # gradient.
     errors = check_module(Dropout(0.4), randn(4, 5))
     assert set(errors) == {"input 0"}
     assert_gradients_close(errors, tol=1e-6)
@@ -154,12 +161,17 @@ def test_dropout_bad_probability(p):
 
 # --------------------------------------------------------------------------- bad input
 def test_linear_wrong_last_size():
-    with pytest.raises(ValueError, match=r"\bx\b has size 4 in its last dimension, expected 5"):
+    with pytest.raises(
+        ValueError, match=r"\bx\b has size 4 in its last dimension, expected 5"
+    ):
         Linear(5, 3)(np.zeros((2, 4), np.float32))
 
 
 def test_linear_wrong_dtype():
-    with pytest.raises(TypeError, match=r"\bx\b has dtype float64 but the module's parameters are float32"):
+    with pytest.raises(
+        TypeError,
+        match=r"\bx\b has dtype float64 but the module's parameters are float32",
+    ):
         Linear(5, 3)(np.zeros((2, 5)))
 
 
@@ -183,7 +195,9 @@ def test_linear_non_finite_input(bad):
 
 def test_linear_device_mismatch(need_cuda):
     m = Linear(5, 3).to("cuda")
-    with pytest.raises(ValueError, match=r"\bx\b is on cpu but the module's parameters are on cuda"):
+    with pytest.raises(
+        ValueError, match=r"\bx\b is on cpu but the module's parameters are on cuda"
+    ):
         m(np.zeros((2, 5), np.float32))
 
 
@@ -196,8 +210,8 @@ def test_linear_backward_before_forward():
 
 
 def test_linear_backward_wrong_dy_shape():
-    # Regression (was a bug): Linear.backward does not check dy. A dy of the wrong
-    # shape but the right size is reshaped into the weight gradient (corrupting grads["W"])
+    # Regression (was a bug): Linear.backward does not check dy. A dy of the wrong shape
+    # but the right size is reshaped into the weight gradient (corrupting grads["W"])
     # before a NumPy matmul error that does not name the argument.
     m = Linear(3, 2)
     m(np.ones((3, 3), np.float32))
@@ -207,9 +221,13 @@ def test_linear_backward_wrong_dy_shape():
 
 
 def test_embedding_float_indices():
-    with pytest.raises(TypeError, match=r"\bidx\b must have an integer dtype, got float32"):
+    with pytest.raises(
+        TypeError, match=r"\bidx\b must have an integer dtype, got float32"
+    ):
         Embedding(5, 3)(np.array([1.0, 2.0], np.float32))
-    with pytest.raises(TypeError, match=r"\bidx\b must have an integer dtype, got bool"):
+    with pytest.raises(
+        TypeError, match=r"\bidx\b must have an integer dtype, got bool"
+    ):
         Embedding(5, 3)(np.array([True, False]))
 
 
@@ -220,7 +238,9 @@ def test_embedding_not_an_array():
 
 @pytest.mark.parametrize("bad", [5, -1, 100])
 def test_embedding_out_of_range_indices(bad):
-    with pytest.raises(ValueError, match=r"\bidx\b holds indices in .*expected values in \[0, 4\]"):
+    with pytest.raises(
+        ValueError, match=r"\bidx\b holds indices in .*expected values in \[0, 4\]"
+    ):
         Embedding(5, 3)(np.array([[0, bad], [1, 2]]))
 
 
@@ -231,14 +251,19 @@ def test_embedding_empty_indices():
 
 def test_embedding_device_mismatch(need_cuda):
     cupy = need_cuda
-    with pytest.raises(ValueError, match=r"\bidx\b is on cuda but the embedding is on cpu"):
+    with pytest.raises(
+        ValueError, match=r"\bidx\b is on cuda but the embedding is on cpu"
+    ):
         Embedding(5, 3)(cupy.asarray([1, 2]))
-    with pytest.raises(ValueError, match=r"\bidx\b is on cpu but the embedding is on cuda"):
+    with pytest.raises(
+        ValueError, match=r"\bidx\b is on cpu but the embedding is on cuda"
+    ):
         Embedding(5, 3).to("cuda")(np.array([1, 2]))
 
 
 def test_embedding_backward_before_forward():
-    # Regression (was a bug): AttributeError ('NoneType' has no 'reshape') instead of RuntimeError.
+    # Regression (was a bug): AttributeError ('NoneType' has no 'reshape') instead of
+    # RuntimeError.
     with pytest.raises(RuntimeError, match="forward"):
         Embedding(5, 3).backward(np.zeros((2, 3), np.float32))
 

@@ -1,4 +1,5 @@
 """rnnlab.losses: cross-entropy and MSE, their gradients, and masking of padded tokens."""
+
 import numpy as np
 import pytest
 
@@ -30,7 +31,8 @@ def data(rng):
     return z, y, mask
 
 
-# --------------------------------------------------------------------------- cross-entropy
+# ---------------------------------------------------------------------------
+# cross-entropy
 def test_cross_entropy_value_and_gradient_match_the_formula(xp, on, data):
     z, y, _ = data
     loss, dz = cross_entropy(on(z), on(y))
@@ -58,10 +60,14 @@ def test_cross_entropy_mask_counts_only_real_tokens(xp, on, data):
     nll, p = _direct_ce(z, y)
     n_real = int(keep.sum())
     assert n_real == 7
-    np.testing.assert_allclose(loss, nll[keep].sum() / n_real, rtol=1e-13)  # normalised by real tokens
+    np.testing.assert_allclose(
+        loss, nll[keep].sum() / n_real, rtol=1e-13
+    )  # normalised by real tokens
     dz = _np(dz)
     assert not dz[~keep].any()  # padding gets no gradient
-    np.testing.assert_allclose(dz[keep], (p[keep] - np.eye(V)[y[keep]]) / n_real, rtol=1e-12, atol=1e-16)
+    np.testing.assert_allclose(
+        dz[keep], (p[keep] - np.eye(V)[y[keep]]) / n_real, rtol=1e-12, atol=1e-16
+    )
     # the same as the loss on the real tokens alone
     loss_sub, dz_sub = cross_entropy(on(z[keep]), on(y[keep]))
     np.testing.assert_allclose(loss, loss_sub, rtol=1e-14)
@@ -83,7 +89,9 @@ def test_cross_entropy_ignore_index_and_mask_combine(xp, on, data):
     # ignore_index alone
     loss2, _ = cross_entropy(on(z), on(y), ignore_index=-100)
     keep2 = y != -100
-    np.testing.assert_allclose(loss2, cross_entropy(on(z[keep2]), on(y[keep2]))[0], rtol=1e-14)
+    np.testing.assert_allclose(
+        loss2, cross_entropy(on(z[keep2]), on(y[keep2]))[0], rtol=1e-14
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -93,32 +101,49 @@ def test_cross_entropy_equals_torch(xp, on, torch, data, dtype):
     y = y.copy()
     y[0, 1] = y[2, 3] = -100
     zt = torch.tensor(z, requires_grad=True)
-    ref = torch.nn.functional.cross_entropy(zt.reshape(-1, V), torch.tensor(y).reshape(-1), ignore_index=-100)
+    ref = torch.nn.functional.cross_entropy(
+        zt.reshape(-1, V), torch.tensor(y).reshape(-1), ignore_index=-100
+    )
     ref.backward()
     loss, dz = cross_entropy(on(z), on(y), ignore_index=-100)
     tol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(loss, ref.item(), rtol=tol)
     assert dz.dtype == dtype
-    np.testing.assert_allclose(_np(dz), zt.grad.numpy(), rtol=tol, atol=tol * np.abs(zt.grad.numpy()).max())
+    np.testing.assert_allclose(
+        _np(dz), zt.grad.numpy(), rtol=tol, atol=tol * np.abs(zt.grad.numpy()).max()
+    )
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "class_weights"])
-def test_cross_entropy_weight_and_reduction_equal_torch(xp, on, torch, data, reduction, weighted):
+def test_cross_entropy_weight_and_reduction_equal_torch(
+    xp, on, torch, data, reduction, weighted
+):
     z, y, _ = data
     y = y.copy()
     y[0, 1] = -100
     w = np.linspace(0.5, 2.0, V) if weighted else None
     zt = torch.tensor(z, requires_grad=True)
     ref = torch.nn.functional.cross_entropy(
-        zt.reshape(-1, V), torch.tensor(y).reshape(-1), ignore_index=-100, reduction=reduction,
-        weight=None if w is None else torch.tensor(w))
+        zt.reshape(-1, V),
+        torch.tensor(y).reshape(-1),
+        ignore_index=-100,
+        reduction=reduction,
+        weight=None if w is None else torch.tensor(w),
+    )
     ref.sum().backward()
-    loss, dz = cross_entropy(on(z), on(y), ignore_index=-100, reduction=reduction,
-                             weight=None if w is None else on(w))
+    loss, dz = cross_entropy(
+        on(z),
+        on(y),
+        ignore_index=-100,
+        reduction=reduction,
+        weight=None if w is None else on(w),
+    )
     if reduction == "none":
         assert loss.shape == y.shape
-        np.testing.assert_allclose(_np(loss).reshape(-1), ref.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(
+            _np(loss).reshape(-1), ref.detach().numpy(), rtol=1e-12
+        )
     else:
         assert isinstance(loss, float)
         np.testing.assert_allclose(loss, ref.item(), rtol=1e-12)
@@ -132,8 +157,9 @@ def test_mse_reduction_equals_torch(xp, on, torch, rng, reduction):
     ref = torch.nn.functional.mse_loss(pt, torch.tensor(target), reduction=reduction)
     ref.sum().backward()
     loss, d = mse(on(pred), on(target), reduction=reduction)
-    np.testing.assert_allclose(_np(loss) if reduction == "none" else loss, ref.detach().numpy(),
-                               rtol=1e-13)
+    np.testing.assert_allclose(
+        _np(loss) if reduction == "none" else loss, ref.detach().numpy(), rtol=1e-13
+    )
     np.testing.assert_allclose(_np(d), pt.grad.numpy(), rtol=1e-13)
 
 
@@ -142,17 +168,25 @@ def test_loss_gradients_are_in_the_prediction_dtype(rng):
     _, d = mse(pred, rng.standard_normal((B, S)))  # a float64 target
     assert d.dtype == np.float32
     logits = rng.standard_normal((B, V)).astype(np.float32)
-    _, d = cross_entropy(logits, rng.integers(0, V, B), weight=np.ones(V))  # float64 weights
+    _, d = cross_entropy(
+        logits, rng.integers(0, V, B), weight=np.ones(V)
+    )  # float64 weights
     assert d.dtype == np.float32
 
 
 def test_loss_bad_reduction_and_weight(data):
     z, y, _ = data
-    with pytest.raises(ValueError, match=r"reduction must be one of \('mean', 'sum', 'none'\), got 'avg'"):
+    with pytest.raises(
+        ValueError,
+        match=r"reduction must be one of \('mean', 'sum', 'none'\), got 'avg'",
+    ):
         cross_entropy(z, y, reduction="avg")
     with pytest.raises(ValueError, match=r"reduction must be one of"):
         mse(z, z, reduction="max")
-    with pytest.raises(ValueError, match=r"weight has shape \(3,\), expected one weight per class \(6,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"weight has shape \(3,\), expected one weight per class \(6,\)",
+    ):
         cross_entropy(z, y, weight=np.ones(3))
 
 
@@ -163,7 +197,11 @@ def test_cross_entropy_is_stable_with_huge_logits(xp, on):
     np.testing.assert_allclose(loss, 1000.0, rtol=1e-12)  # (2000 + 0) / 2 tokens
 
 
-@pytest.mark.parametrize("kwargs", [dict(mask=np.zeros((B, S))), dict(ignore_index=-1)], ids=["mask", "ignore_index"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(mask=np.zeros((B, S))), dict(ignore_index=-1)],
+    ids=["mask", "ignore_index"],
+)
 def test_cross_entropy_with_no_real_tokens_raises(data, kwargs):
     z, _, _ = data
     with pytest.raises(ValueError, match="no real tokens"):
@@ -174,13 +212,21 @@ def test_cross_entropy_bad_targets(data):
     z, y, _ = data
     bad = y.copy()
     bad[1, 1] = V
-    with pytest.raises(ValueError, match=r"\btargets\b holds indices in \[\d+, 6\], expected values in \[0, 5\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"\btargets\b holds indices in \[\d+, 6\], expected values in \[0, 5\]",
+    ):
         cross_entropy(z, bad)
     with pytest.raises(TypeError, match=r"\btargets\b must have an integer dtype"):
         cross_entropy(z, y.astype(np.float64))
-    with pytest.raises(ValueError, match=r"logits has shape \(3, 4, 6\) and targets \(4, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"logits has shape \(3, 4, 6\) and targets \(4, 3\)"
+    ):
         cross_entropy(z, y.T)
-    with pytest.raises(ValueError, match=r"\bmask\b has shape \(3,\), expected the targets' shape \(3, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"\bmask\b has shape \(3,\), expected the targets' shape \(3, 4\)",
+    ):
         cross_entropy(z, y, mask=np.ones(B))
 
 
@@ -196,7 +242,9 @@ def test_mse_value_and_gradient(xp, on, rng):
     assert relative_error(d, num) < 1e-8
 
 
-@pytest.mark.parametrize("full_shape", [True, False], ids=["mask_like_pred", "mask_per_step"])
+@pytest.mark.parametrize(
+    "full_shape", [True, False], ids=["mask_like_pred", "mask_per_step"]
+)
 def test_mse_with_mask(xp, on, rng, data, full_shape):
     _, _, steps = data  # (B, S) mask of real time steps
     pred, target = rng.standard_normal((B, S, 2)), rng.standard_normal((B, S, 2))
@@ -204,7 +252,9 @@ def test_mse_with_mask(xp, on, rng, data, full_shape):
     mask = keep.astype(np.float64) if full_shape else steps
     loss, d = mse(on(pred), on(target), mask=on(mask))
     n_real = int(keep.sum())
-    np.testing.assert_allclose(loss, ((pred - target)[keep] ** 2).sum() / n_real, rtol=1e-14)
+    np.testing.assert_allclose(
+        loss, ((pred - target)[keep] ** 2).sum() / n_real, rtol=1e-14
+    )
     d = _np(d)
     assert not d[~keep].any()
     np.testing.assert_allclose(d[keep], 2 * (pred - target)[keep] / n_real, rtol=1e-14)
@@ -228,9 +278,13 @@ def test_mse_equals_torch_on_real_entries(torch, rng, data):
 def test_mse_bad_input():
     with pytest.raises(ValueError, match="mask selects no entries"):
         mse(np.ones((2, 3)), np.zeros((2, 3)), mask=np.zeros((2, 3)))
-    with pytest.raises(ValueError, match=r"\bpred\b has shape \(2, 3\) but \btarget\b has \(3, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"\bpred\b has shape \(2, 3\) but \btarget\b has \(3, 2\)"
+    ):
         mse(np.ones((2, 3)), np.zeros((3, 2)))
-    with pytest.raises(ValueError, match=r"\bmask\b has shape \(3,\), expected \(2, 3\) or \(2,\)"):
+    with pytest.raises(
+        ValueError, match=r"\bmask\b has shape \(3,\), expected \(2, 3\) or \(2,\)"
+    ):
         mse(np.ones((2, 3)), np.zeros((2, 3)), mask=np.ones(3))
 
 
@@ -248,4 +302,6 @@ def test_losses_reject_mixed_devices(need_cuda):
 
 def test_zero_total_class_weight_is_a_clear_error():
     with pytest.raises(ValueError, match="class weights sum to 0"):
-        cross_entropy(np.zeros((2, 3)), np.array([0, 0]), weight=np.array([0.0, 1.0, 1.0]))
+        cross_entropy(
+            np.zeros((2, 3)), np.array([0, 0]), weight=np.array([0.0, 1.0, 1.0])
+        )

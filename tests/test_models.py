@@ -1,4 +1,5 @@
 """The character language model: shapes, gradients, sampling, checkpoints."""
+
 import numpy as np
 import pytest
 
@@ -15,7 +16,9 @@ VOCAB = CharVocab.from_text("hello world")
 @pytest.mark.parametrize("embedding_dim", [None, 5])
 def test_shapes_and_state(embedding_dim, device, on):
     rnnlab.seed(0)
-    m = CharLM(VOCAB, hidden_size=8, num_layers=2, embedding_dim=embedding_dim).to(device)
+    m = CharLM(VOCAB, hidden_size=8, num_layers=2, embedding_dim=embedding_dim).to(
+        device
+    )
     idx = np.random.default_rng(0).integers(0, len(VOCAB), (7, 3))
     logits, state = m(on(idx))
     assert logits.shape == (7, 3, len(VOCAB)) and state.shape == (2, 3, 8)
@@ -29,10 +32,18 @@ def test_shapes_and_state(embedding_dim, device, on):
 @pytest.mark.parametrize("embedding_dim", [None, 4])
 def test_gradients_match_finite_differences(embedding_dim, device, on):
     rnnlab.seed(1)
-    m = CharLM(VOCAB, hidden_size=5, num_layers=2, embedding_dim=embedding_dim, dtype=np.float64).to(device)
+    m = CharLM(
+        VOCAB,
+        hidden_size=5,
+        num_layers=2,
+        embedding_dim=embedding_dim,
+        dtype=np.float64,
+    ).to(device)
     g = np.random.default_rng(1)
     idx = g.integers(0, len(VOCAB), (4, 2))
-    idx[1, 1] = idx[0, 0]  # a repeated character: its embedding gradient must accumulate
+    idx[1, 1] = idx[
+        0, 0
+    ]  # a repeated character: its embedding gradient must accumulate
     y = g.integers(0, len(VOCAB), (4, 2))
     idx, y = on(idx), on(y)
 
@@ -65,11 +76,17 @@ def test_bad_inputs():
         m.sample("h", 5, temperature=-1)
     with pytest.raises(ValueError, match="top_k"):
         m.sample("h", 5, top_k=0)
-    with pytest.raises(ValueError, match=r"length must be a non-negative integer, got -1"):
+    with pytest.raises(
+        ValueError, match=r"length must be a non-negative integer, got -1"
+    ):
         m.sample("h", -1)
-    with pytest.raises(ValueError, match=r"length must be a non-negative integer, got 2.5"):
+    with pytest.raises(
+        ValueError, match=r"length must be a non-negative integer, got 2.5"
+    ):
         m.sample("h", 2.5)
-    with pytest.raises(ValueError, match=r"temperature must be finite and >= 0, got nan"):
+    with pytest.raises(
+        ValueError, match=r"temperature must be finite and >= 0, got nan"
+    ):
         m.sample("h", 5, temperature=float("nan"))
     with pytest.raises(TypeError, match=r"idx must have an integer dtype, got float64"):
         m(np.zeros((2, 1)))
@@ -83,11 +100,17 @@ def test_sampling_without_a_seed_follows_rnnlab_seed():
     assert m.sample("h", 30) == a
 
 
-@pytest.mark.parametrize("content, pattern", [
-    (b"", "is not an rnnlab checkpoint: an .npz file .* starts with b''"),
-    (b"just some text\n", "is not an rnnlab checkpoint: .* this one starts with b'just'"),
-    ("truncate", "is a damaged checkpoint \\(truncated or corrupted\\)"),
-])
+@pytest.mark.parametrize(
+    "content, pattern",
+    [
+        (b"", "is not an rnnlab checkpoint: an .npz file .* starts with b''"),
+        (
+            b"just some text\n",
+            "is not an rnnlab checkpoint: .* this one starts with b'just'",
+        ),
+        ("truncate", "is a damaged checkpoint \\(truncated or corrupted\\)"),
+    ],
+)
 def test_broken_checkpoints_are_named_in_the_error(tmp_path, content, pattern):
     path = tmp_path / "lm.npz"
     CharLM(VOCAB, hidden_size=6).save(path)
@@ -95,8 +118,11 @@ def test_broken_checkpoints_are_named_in_the_error(tmp_path, content, pattern):
         path.write_bytes(path.read_bytes()[:200])
     else:
         path.write_bytes(content)
-    for load in (CharLM.from_checkpoint, CharLM(VOCAB, hidden_size=6).load,
-                 rnnlab.Linear(2, 2).load):
+    for load in (
+        CharLM.from_checkpoint,
+        CharLM(VOCAB, hidden_size=6).load,
+        rnnlab.Linear(2, 2).load,
+    ):
         with pytest.raises(ValueError, match=pattern) as info:
             load(path)
         assert str(path) in str(info.value)
@@ -107,7 +133,9 @@ def test_broken_checkpoints_are_named_in_the_error(tmp_path, content, pattern):
 def test_checkpoint_with_a_damaged_description_is_named(tmp_path):
     path = tmp_path / "lm.npz"
     np.savez(path, __meta__=np.array("{not json"), W=np.zeros(1))
-    with pytest.raises(ValueError, match=r"lm.npz: the model description stored in it is damaged"):
+    with pytest.raises(
+        ValueError, match=r"lm.npz: the model description stored in it is damaged"
+    ):
         CharLM.from_checkpoint(path)
     np.savez(path, __meta__=np.array('{"class": "CharLM"}'))
     with pytest.raises(ValueError, match=r"lacks \['config', 'dtype'\]"):
@@ -121,13 +149,19 @@ def test_sampling_is_seeded_and_respects_top_k_and_greedy(device):
     assert a == m.sample("he", 30, temperature=1.0, seed=3)
     assert a.startswith("he") and len(a) == 32 and set(a) <= set(VOCAB.chars)
     # top_k=1 is greedy whatever the temperature
-    assert m.sample("he", 20, top_k=1, seed=4) == m.sample("he", 20, temperature=0) == m.sample("he", 20, top_k=1, seed=5)
+    assert (
+        m.sample("he", 20, top_k=1, seed=4)
+        == m.sample("he", 20, temperature=0)
+        == m.sample("he", 20, top_k=1, seed=5)
+    )
     assert m.training  # sampling restores the mode
 
 
 def test_checkpoint_round_trip_is_exact(tmp_path, device):
     rnnlab.seed(3)
-    m = CharLM(VOCAB, hidden_size=6, num_layers=2, embedding_dim=3, nonlinearity="relu").to(device)
+    m = CharLM(
+        VOCAB, hidden_size=6, num_layers=2, embedding_dim=3, nonlinearity="relu"
+    ).to(device)
     path = tmp_path / "lm.npz"
     m.save(path)
     m2 = CharLM.from_checkpoint(path).to(device)
@@ -140,29 +174,44 @@ def test_checkpoint_round_trip_is_exact(tmp_path, device):
 def test_checkpoint_that_does_not_fit_is_rejected(tmp_path):
     path = tmp_path / "lm.npz"
     CharLM(VOCAB, hidden_size=6).save(path)
-    with pytest.raises(ValueError, match="configured differently: hidden_size: checkpoint 6, this model 7"):
+    with pytest.raises(
+        ValueError,
+        match="configured differently: hidden_size: checkpoint 6, this model 7",
+    ):
         CharLM(VOCAB, hidden_size=7).load(path)
     np.savez(tmp_path / "weights.npz", **CharLM(VOCAB, hidden_size=6).state_dict())
-    with pytest.raises(ValueError, match="shape mismatch rnn.W_hh_l0"):  # weights only: shapes checked
+    with pytest.raises(
+        ValueError, match="shape mismatch rnn.W_hh_l0"
+    ):  # weights only: shapes checked
         CharLM(VOCAB, hidden_size=7).load(tmp_path / "weights.npz")
     with pytest.raises(ValueError, match="vocabulary"):
         CharLM(CharVocab("abc"), hidden_size=6).load(path)
     np.savez(tmp_path / "plain.npz", a=np.zeros(1))
-    with pytest.raises(ValueError, match=r"plain.npz holds weights only \(no configuration stored\)"):
+    with pytest.raises(
+        ValueError, match=r"plain.npz holds weights only \(no configuration stored\)"
+    ):
         CharLM.from_checkpoint(tmp_path / "plain.npz")
-    with pytest.raises(ValueError, match=r"lm.npz holds a CharLM, not a SequenceClassifier"):
+    with pytest.raises(
+        ValueError, match=r"lm.npz holds a CharLM, not a SequenceClassifier"
+    ):
         SequenceClassifier.from_checkpoint(path)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_gated_cells_train_sample_and_round_trip(cell, tmp_path, device, on):
     rnnlab.seed(4)
-    m = CharLM(VOCAB, hidden_size=6, num_layers=2, cell=cell, embedding_dim=3).to(device)
+    m = CharLM(VOCAB, hidden_size=6, num_layers=2, cell=cell, embedding_dim=3).to(
+        device
+    )
     idx = on(np.random.default_rng(4).integers(0, len(VOCAB), (5, 2)))
     logits, state = m(idx)
     assert logits.shape == (5, 2, len(VOCAB))
     if cell == "lstm":
-        assert isinstance(state, tuple) and state[0].shape == state[1].shape == (2, 2, 6)
+        assert isinstance(state, tuple) and state[0].shape == state[1].shape == (
+            2,
+            2,
+            6,
+        )
     _, d = cross_entropy(logits, idx)
     m.backward(d)
     assert all(g.any() for _, _, g in m.named_parameters())
@@ -175,18 +224,37 @@ def test_gated_cells_train_sample_and_round_trip(cell, tmp_path, device, on):
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_check_module_works_on_the_whole_model(cell):
     rnnlab.seed(6)
-    m = CharLM(VOCAB, hidden_size=4, num_layers=2, cell=cell, embedding_dim=3, dtype=np.float64)
+    m = CharLM(
+        VOCAB, hidden_size=4, num_layers=2, cell=cell, embedding_dim=3, dtype=np.float64
+    )
     idx = np.random.default_rng(6).integers(0, len(VOCAB), (4, 2))
     rnnlab.assert_gradients_close(rnnlab.check_module(m, idx), tol=1e-6)
 
 
-# --------------------------------------------------------------------------- SequenceClassifier
-@pytest.mark.parametrize("cell, pool, bidirectional", [
-    ("gru", "mean", False), ("lstm", "last", True), ("rnn", "max", True), ("lstm", "last", False)])
+# ---------------------------------------------------------------------------
+# SequenceClassifier
+@pytest.mark.parametrize(
+    "cell, pool, bidirectional",
+    [
+        ("gru", "mean", False),
+        ("lstm", "last", True),
+        ("rnn", "max", True),
+        ("lstm", "last", False),
+    ],
+)
 def test_classifier_passes_finite_differences(cell, pool, bidirectional, device, on):
     rnnlab.seed(0)
-    m = SequenceClassifier(9, 3, embedding_dim=3, hidden_size=4, num_layers=2, cell=cell, pool=pool,
-                           bidirectional=bidirectional, dtype=np.float64).to(device)
+    m = SequenceClassifier(
+        9,
+        3,
+        embedding_dim=3,
+        hidden_size=4,
+        num_layers=2,
+        cell=cell,
+        pool=pool,
+        bidirectional=bidirectional,
+        dtype=np.float64,
+    ).to(device)
     g = np.random.default_rng(0)
     ids, lengths = on(g.integers(0, 9, (5, 3))), on(np.array([5, 2, 4]))
     rnnlab.assert_gradients_close(rnnlab.check_module(m, ids, lengths))
@@ -194,7 +262,9 @@ def test_classifier_passes_finite_differences(cell, pool, bidirectional, device,
 
 def test_classifier_last_pool_reads_the_last_real_step(on):
     # padding after a sequence's end must not change its logits
-    m = SequenceClassifier(9, 2, hidden_size=5, cell="lstm", pool="last", bidirectional=True)
+    m = SequenceClassifier(
+        9, 2, hidden_size=5, cell="lstm", pool="last", bidirectional=True
+    )
     ids = np.array([[1, 2], [3, 4], [5, 0], [6, 0]])
     lengths = np.array([4, 2])
     padded = m(ids, lengths)
@@ -205,8 +275,16 @@ def test_classifier_last_pool_reads_the_last_real_step(on):
 
 def test_classifier_round_trips_with_its_configuration(tmp_path, device):
     rnnlab.seed(1)
-    m = SequenceClassifier(11, 4, embedding_dim=5, hidden_size=6, cell="lstm", pool="max",
-                           bidirectional=True, dtype=np.float64).to(device)
+    m = SequenceClassifier(
+        11,
+        4,
+        embedding_dim=5,
+        hidden_size=6,
+        cell="lstm",
+        pool="max",
+        bidirectional=True,
+        dtype=np.float64,
+    ).to(device)
     m.save(tmp_path / "clf.npz")
     m2 = SequenceClassifier.from_checkpoint(tmp_path / "clf.npz").to(device)
     assert m2.config == m.config and m2.dtype == np.float64
@@ -218,18 +296,29 @@ def test_classifier_round_trips_with_its_configuration(tmp_path, device):
 
 
 def test_classifier_bad_configuration():
-    with pytest.raises(ValueError, match=r"pool must be one of \('last', 'mean', 'max'\), got 'sum'"):
+    with pytest.raises(
+        ValueError, match=r"pool must be one of \('last', 'mean', 'max'\), got 'sum'"
+    ):
         SequenceClassifier(5, 2, pool="sum")
-    with pytest.raises(ValueError, match=r"cell must be one of \['gru', 'lstm', 'rnn'\], got 'tcn'"):
+    with pytest.raises(
+        ValueError, match=r"cell must be one of \['gru', 'lstm', 'rnn'\], got 'tcn'"
+    ):
         SequenceClassifier(5, 2, cell="tcn")
 
 
-def test_classifier_checkpoint_of_another_configuration_is_refused_but_dropout_may_differ(tmp_path):
+def test_classifier_checkpoint_of_another_configuration_is_refused_but_dropout_may_differ(
+    tmp_path,
+):
     path = tmp_path / "clf.npz"
     SequenceClassifier(9, 2, hidden_size=4, pool="last").save(path)
-    with pytest.raises(ValueError, match=r"configured differently: pool: checkpoint 'last', this model 'max'"):
+    with pytest.raises(
+        ValueError,
+        match=r"configured differently: pool: checkpoint 'last', this model 'max'",
+    ):
         SequenceClassifier(9, 2, hidden_size=4, pool="max").load(path)
-    SequenceClassifier(9, 2, hidden_size=4, pool="last", dropout=0.5).load(path)  # dropout is free
+    SequenceClassifier(9, 2, hidden_size=4, pool="last", dropout=0.5).load(
+        path
+    )  # dropout is free
     assert not list(tmp_path.glob("*.tmp"))  # saved atomically: nothing left aside
 
 

@@ -1,4 +1,5 @@
 """rnnlab.Module: the parameter tree, modes, dtype/device moves and checkpoints."""
+
 import numpy as np
 import pytest
 
@@ -64,7 +65,13 @@ def test_parameters_are_the_live_arrays():
 def test_replacing_a_submodule_attribute_unregisters_it():
     m = Tiny()
     m.block = None
-    assert [n for n, _, _ in m.named_parameters()] == ["scale", "emb.W", "rnn.W_xh_l0", "rnn.W_hh_l0", "rnn.b_h_l0"]
+    assert [n for n, _, _ in m.named_parameters()] == [
+        "scale",
+        "emb.W",
+        "rnn.W_xh_l0",
+        "rnn.W_hh_l0",
+        "rnn.b_h_l0",
+    ]
     m.block = Block()
     assert "block.lin.W" in dict((n, p) for n, p, _ in m.named_parameters())
 
@@ -102,7 +109,9 @@ def test_to_dtype_casts_params_and_grads():
         np.testing.assert_array_equal(p, ref[name].astype(np.float64))
     m.to(dtype=np.float32)
     for name, p, _ in m.named_parameters():
-        np.testing.assert_array_equal(p, ref[name])  # float32 -> float64 -> float32 is exact
+        np.testing.assert_array_equal(
+            p, ref[name]
+        )  # float32 -> float64 -> float32 is exact
 
 
 def test_to_device_moves_everything_and_forward_runs_there(xp, device, on):
@@ -146,7 +155,9 @@ def test_load_state_dict_copies_in_place_and_keeps_optimiser_references():
     # the optimiser still drives the model: a step changes the model's parameters
     m.block.lin.grads["W"][...] = 1.0
     opt.step()
-    np.testing.assert_allclose(m.block.lin.params["W"], src.block.lin.params["W"] - 0.5, rtol=1e-6)
+    np.testing.assert_allclose(
+        m.block.lin.params["W"], src.block.lin.params["W"] - 0.5, rtol=1e-6
+    )
 
 
 def test_load_state_dict_casts_to_the_model_dtype():
@@ -154,7 +165,9 @@ def test_load_state_dict_casts_to_the_model_dtype():
     m = Tiny()
     m.load_state_dict(src.state_dict())
     assert m.dtype == np.float32
-    np.testing.assert_array_equal(m.emb.params["W"], src.emb.params["W"].astype(np.float32))
+    np.testing.assert_array_equal(
+        m.emb.params["W"], src.emb.params["W"].astype(np.float32)
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -162,7 +175,9 @@ def test_save_load_round_trip_is_bit_exact(tmp_path, dtype):
     rnnlab.seed(3)
     src = Tiny().to(dtype=dtype)
     # values that a text format or a float32 detour would not survive
-    src.params["scale"][...] = np.array([np.nextafter(1.0, 2.0, dtype=dtype), -0.0], dtype)
+    src.params["scale"][...] = np.array(
+        [np.nextafter(1.0, 2.0, dtype=dtype), -0.0], dtype
+    )
     path = tmp_path / "ckpt.npz"
     src.save(path)
     rnnlab.seed(4)
@@ -180,12 +195,21 @@ def _bad(mutate):
     return sd
 
 
-@pytest.mark.parametrize("mutate, pattern", [
-    (lambda sd: sd.pop("rnn.W_hh_l0"), r"missing keys: \['rnn\.W_hh_l0'\]"),
-    (lambda sd: sd.__setitem__("rnn.W_hh_l1", np.zeros((4, 4), np.float32)), r"unexpected keys: \['rnn\.W_hh_l1'\]"),
-    (lambda sd: sd.__setitem__("block.lin.W", np.zeros((3, 4), np.float32)),
-     r"shape mismatch block\.lin\.W: checkpoint \(3, 4\), model \(2, 4\)"),
-], ids=["missing", "unexpected", "shape"])
+@pytest.mark.parametrize(
+    "mutate, pattern",
+    [
+        (lambda sd: sd.pop("rnn.W_hh_l0"), r"missing keys: \['rnn\.W_hh_l0'\]"),
+        (
+            lambda sd: sd.__setitem__("rnn.W_hh_l1", np.zeros((4, 4), np.float32)),
+            r"unexpected keys: \['rnn\.W_hh_l1'\]",
+        ),
+        (
+            lambda sd: sd.__setitem__("block.lin.W", np.zeros((3, 4), np.float32)),
+            r"shape mismatch block\.lin\.W: checkpoint \(3, 4\), model \(2, 4\)",
+        ),
+    ],
+    ids=["missing", "unexpected", "shape"],
+)
 def test_load_state_dict_that_does_not_fit_raises_and_loads_nothing(mutate, pattern):
     rnnlab.seed(9)
     m = Tiny()
@@ -222,7 +246,11 @@ def test_backward_accumulates_into_grads():
 
 def test_repr_lists_submodules():
     r = repr(Tiny())
-    assert r.startswith("Tiny(") and "(emb): Embedding(5, 3)" in r and "(lin): Linear(4, 2, bias=True)" in r
+    assert (
+        r.startswith("Tiny(")
+        and "(emb): Embedding(5, 3)" in r
+        and "(lin): Linear(4, 2, bias=True)" in r
+    )
 
 
 def test_save_then_load_with_the_same_path_without_npz_suffix(tmp_path):

@@ -1,11 +1,23 @@
 """Containers and sharing: Sequential, ModuleList, ModuleDict, a module placed twice, a shared
 embedding and a tied output layer, each checked by finite differences and against PyTorch."""
+
 import numpy as np
 import pytest
 
 import rnnlab
 from _helpers import close, to_np
-from rnnlab import GRU, RNN, Adam, Dropout, Embedding, Linear, Module, ModuleDict, ModuleList, Sequential
+from rnnlab import (
+    GRU,
+    RNN,
+    Adam,
+    Dropout,
+    Embedding,
+    Linear,
+    Module,
+    ModuleDict,
+    ModuleList,
+    Sequential,
+)
 from rnnlab.gradcheck import assert_gradients_close, check_module
 
 V, E, H, T, N = 7, 5, 5, 4, 3
@@ -21,11 +33,15 @@ def _torch_linear(torch, lin):
 
 # --------------------------------------------------------------------------- Sequential
 def test_sequential_passes_finite_differences(device, randn):
-    net = Sequential(Linear(4, 6, dtype=np.float64), Dropout(0.3), Linear(6, 2, dtype=np.float64))
+    net = Sequential(
+        Linear(4, 6, dtype=np.float64), Dropout(0.3), Linear(6, 2, dtype=np.float64)
+    )
     assert_gradients_close(check_module(net.to(device), randn(3, 4)))
 
 
-def test_a_module_placed_twice_is_one_set_of_parameters_and_matches_torch(torch, device, rng, on):
+def test_a_module_placed_twice_is_one_set_of_parameters_and_matches_torch(
+    torch, device, rng, on
+):
     lin = Linear(H, H, dtype=np.float64)
     net = Sequential(lin, lin).to(device)
     assert len(net.parameters()) == 2 and net.num_parameters() == H * H + H
@@ -46,30 +62,48 @@ def test_a_module_placed_twice_is_one_set_of_parameters_and_matches_torch(torch,
     check(to_np(lin.grads["b"]), ref_lin.bias.grad.numpy(), "db (both uses)")
 
     # the optimiser steps the shared parameter once, as torch.optim.Adam does
-    opt, ref_opt = Adam(net.parameters(), lr=0.1), torch.optim.Adam(ref.parameters(), lr=0.1)
+    opt, ref_opt = (
+        Adam(net.parameters(), lr=0.1),
+        torch.optim.Adam(ref.parameters(), lr=0.1),
+    )
     opt.step()
     ref_opt.step()
-    check(to_np(lin.params["W"]), ref_lin.weight.detach().numpy(), "W after one Adam step")
+    check(
+        to_np(lin.params["W"]), ref_lin.weight.detach().numpy(), "W after one Adam step"
+    )
 
 
 def test_sequential_rejects_what_is_not_a_module():
-    with pytest.raises(TypeError, match="Sequential takes modules; argument 1 is a ufunc"):
+    with pytest.raises(
+        TypeError, match="Sequential takes modules; argument 1 is a ufunc"
+    ):
         Sequential(Linear(2, 2), np.tanh)
 
 
-# --------------------------------------------------------------------------- ModuleList, ModuleDict
+# ---------------------------------------------------------------------------
+# ModuleList, ModuleDict
 class Stack(Module):
     def __init__(self, sizes):
         super().__init__()
         self.layers = ModuleList(Linear(a, b) for a, b in zip(sizes, sizes[1:]))
-        self.heads = ModuleDict({"mean": Linear(sizes[-1], 1), "scale": Linear(sizes[-1], 1)})
+        self.heads = ModuleDict(
+            {"mean": Linear(sizes[-1], 1), "scale": Linear(sizes[-1], 1)}
+        )
 
 
 def test_module_list_and_dict_register_their_entries():
     m = Stack([3, 4, 5])
     names = [n for n, _, _ in m.named_parameters()]
-    assert names == ["layers.0.W", "layers.0.b", "layers.1.W", "layers.1.b",
-                     "heads.mean.W", "heads.mean.b", "heads.scale.W", "heads.scale.b"]
+    assert names == [
+        "layers.0.W",
+        "layers.0.b",
+        "layers.1.W",
+        "layers.1.b",
+        "heads.mean.W",
+        "heads.mean.b",
+        "heads.scale.W",
+        "heads.scale.b",
+    ]
     assert len(m.layers) == 2 and m.layers[1].out_features == 5
     assert list(m.heads) == ["mean", "scale"] and "mean" in m.heads
     m.layers.append(Linear(5, 5))
@@ -78,22 +112,28 @@ def test_module_list_and_dict_register_their_entries():
 
 def test_a_plain_list_of_modules_is_refused_with_the_fix():
     m = Module()
-    with pytest.raises(TypeError, match=r"layers: a list of modules is not registered.*ModuleList"):
+    with pytest.raises(
+        TypeError, match=r"layers: a list of modules is not registered.*ModuleList"
+    ):
         m.layers = [Linear(2, 2), Linear(2, 2)]
 
 
-@pytest.mark.parametrize("key, error, pattern", [
-    ("not a name", ValueError, "identifiers"),
-    ("forward", ValueError, "hide the attribute"),
-    ("training", ValueError, "hide the attribute"),
-    ("params", ValueError, "hide the attribute"),
-])
+@pytest.mark.parametrize(
+    "key, error, pattern",
+    [
+        ("not a name", ValueError, "identifiers"),
+        ("forward", ValueError, "hide the attribute"),
+        ("training", ValueError, "hide the attribute"),
+        ("params", ValueError, "hide the attribute"),
+    ],
+)
 def test_module_dict_bad_keys(key, error, pattern):
     with pytest.raises(error, match=pattern):
         ModuleDict({key: Linear(2, 2)})
 
 
-# --------------------------------------------------------------------------- a shared embedding
+# --------------------------------------------------------------------------- a shared
+# embedding
 class EncoderDecoder(Module):
     """One embedding read twice (source and target ids of the same shape), an encoder whose
     final state starts the decoder, and a read-out: the smallest seq2seq with sharing."""
@@ -112,7 +152,9 @@ class EncoderDecoder(Module):
 
     def backward(self, dlogits):
         dx_tgt, dh = self.decoder.backward(self.head.backward(dlogits))
-        self.embed.backward(dx_tgt)  # the target's call was the later one: consumed first
+        self.embed.backward(
+            dx_tgt
+        )  # the target's call was the later one: consumed first
         dx_src, _ = self.encoder.backward(None, dh)
         self.embed.backward(dx_src)
 
@@ -136,7 +178,10 @@ def test_shared_embedding_matches_torch(torch, device, on):
     emb = torch.nn.Embedding(V, E).double()
     with torch.no_grad():
         emb.weight.copy_(torch.tensor(to_np(m.embed.params["W"])))
-    enc, dec = to_torch(m.encoder.to("cpu")).double(), to_torch(m.decoder.to("cpu")).double()
+    enc, dec = (
+        to_torch(m.encoder.to("cpu")).double(),
+        to_torch(m.decoder.to("cpu")).double(),
+    )
     head = _torch_linear(torch, m.head.to("cpu"))
     _, h = enc(emb(torch.tensor(src)))
     out, _ = dec(emb(torch.tensor(tgt)), h)
@@ -144,13 +189,18 @@ def test_shared_embedding_matches_torch(torch, device, on):
     (ref * torch.tensor(up)).sum().backward()
     check = close(np.float64)
     check(to_np(logits), ref.detach().numpy(), "logits")
-    check(to_np(m.embed.grads["W"]), emb.weight.grad.numpy(), "embedding gradient (both uses)")
+    check(
+        to_np(m.embed.grads["W"]),
+        emb.weight.grad.numpy(),
+        "embedding gradient (both uses)",
+    )
     enc_grads = rnnlab.interop.torch_state_dict(m.encoder, grads=True)
     for name, p in enc.named_parameters():
         check(enc_grads[name], p.grad.numpy(), "encoder " + name)
 
 
-# --------------------------------------------------------------------------- a tied output layer
+# --------------------------------------------------------------------------- a tied
+# output layer
 class TiedLM(Module):
     """Embedding (V, H) -> RNN -> Linear (H -> V) whose weight *is* the embedding matrix."""
 
@@ -172,7 +222,10 @@ class TiedLM(Module):
 
 def test_tied_weights_are_one_parameter_and_pass_finite_differences(device, on):
     m = TiedLM().to(device)
-    assert m.head.params["W"] is m.embed.params["W"] and m.head.grads["W"] is m.embed.grads["W"]
+    assert (
+        m.head.params["W"] is m.embed.params["W"]
+        and m.head.grads["W"] is m.embed.grads["W"]
+    )
     names = [n for n, _, _ in m.named_parameters()]
     assert "embed.W" in names and "head.W" not in names
     ids = on(np.random.default_rng(2).integers(0, V, (T, N)))
@@ -198,13 +251,18 @@ def test_tied_weights_match_torch(torch, device, on):
         head.bias.copy_(torch.tensor(to_np(m.head.params["b"])))
     out, _ = rnn(emb(torch.tensor(ids)))
     (head(out) * torch.tensor(up)).sum().backward()
-    close(np.float64)(to_np(m.embed.grads["W"]), emb.weight.grad.numpy(), "tied weight gradient")
+    close(np.float64)(
+        to_np(m.embed.grads["W"]), emb.weight.grad.numpy(), "tied weight gradient"
+    )
 
 
 def test_ties_survive_moves_and_checkpoints(tmp_path):
     m = TiedLM(dtype=np.float32)
     m.to(dtype=np.float64)
-    assert m.head.params["W"] is m.embed.params["W"] and m.head.grads["W"] is m.embed.grads["W"]
+    assert (
+        m.head.params["W"] is m.embed.params["W"]
+        and m.head.grads["W"] is m.embed.grads["W"]
+    )
     state = m.state_dict()
     assert "head.W" in state and "embed.W" in state  # as in PyTorch: under both names
     m.save(tmp_path / "tied.npz")
@@ -217,7 +275,9 @@ def test_ties_survive_moves_and_checkpoints(tmp_path):
 
 def test_tie_checks_its_arguments():
     emb, lin = Embedding(V, H), Linear(H, V + 1)
-    with pytest.raises(ValueError, match=r"cannot tie 'W' of shape \(8, 5\) to 'W' of shape \(7, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"cannot tie 'W' of shape \(8, 5\) to 'W' of shape \(7, 5\)"
+    ):
         lin.tie("W", emb)
     with pytest.raises(KeyError, match="source has no parameter 'U'"):
         lin.tie("W", emb, "U")
@@ -225,5 +285,7 @@ def test_tie_checks_its_arguments():
 
 def test_a_dict_of_modules_is_refused_with_the_fix():
     m = Module()
-    with pytest.raises(TypeError, match=r"heads: a dict of modules is not registered.*ModuleDict"):
+    with pytest.raises(
+        TypeError, match=r"heads: a dict of modules is not registered.*ModuleDict"
+    ):
         m.heads = {"a": Linear(2, 2)}

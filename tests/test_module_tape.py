@@ -4,12 +4,24 @@ A module may be called several times before backward; each backward consumes the
 recent pending forward; ``no_grad()`` keeps nothing; a backward with nothing pending, or
 with a rejected argument, says so and leaves the tape as it was.
 """
+
 import numpy as np
 import pytest
 
 import rnnlab
 from _helpers import close, to_np
-from rnnlab import GRU, LSTM, RNN, Dropout, Embedding, GRUCell, Linear, LSTMCell, RNNCell, Sequential
+from rnnlab import (
+    GRU,
+    LSTM,
+    RNN,
+    Dropout,
+    Embedding,
+    GRUCell,
+    Linear,
+    LSTMCell,
+    RNNCell,
+    Sequential,
+)
 
 T, N, D, H = 5, 3, 4, 6
 
@@ -24,7 +36,11 @@ def _calls(name, on):
 
     return {
         "Linear": (Linear(D, H, dtype=f), (arr(N, D),), (arr(N, H),)),
-        "Embedding": (Embedding(9, H, dtype=f), (on(np.array([[1, 2], [3, 1]])),), (arr(2, 2, H),)),
+        "Embedding": (
+            Embedding(9, H, dtype=f),
+            (on(np.array([[1, 2], [3, 1]])),),
+            (arr(2, 2, H),),
+        ),
         "Dropout": (Dropout(0.5), (arr(N, D),), (arr(N, D),)),
         "RNN": (RNN(D, H, dtype=f), (arr(T, N, D),), (arr(T, N, H),)),
         "LSTM": (LSTM(D, H, dtype=f), (arr(T, N, D),), (arr(T, N, H),)),
@@ -32,20 +48,36 @@ def _calls(name, on):
         "RNNCell": (RNNCell(D, H, dtype=f), (arr(N, D),), (arr(N, H),)),
         "LSTMCell": (LSTMCell(D, H, dtype=f), (arr(N, D),), (arr(N, H),)),
         "GRUCell": (GRUCell(D, H, dtype=f), (arr(N, D),), (arr(N, H),)),
-        "Sequential": (Sequential(Linear(D, H, dtype=f), Linear(H, 2, dtype=f)), (arr(N, D),),
-                       (arr(N, 2),)),
+        "Sequential": (
+            Sequential(Linear(D, H, dtype=f), Linear(H, 2, dtype=f)),
+            (arr(N, D),),
+            (arr(N, 2),),
+        ),
     }[name]
 
 
-KINDS = ["Linear", "Embedding", "Dropout", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
-         "Sequential"]
+KINDS = [
+    "Linear",
+    "Embedding",
+    "Dropout",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "Sequential",
+]
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_backward_with_nothing_pending_names_the_module(kind, on, device):
     m, args, upstream = _calls(kind, on)
     m.to(device)
-    with pytest.raises(RuntimeError, match=f"{type(m).__name__}.backward called with no pending forward"):
+    with pytest.raises(
+        RuntimeError,
+        match=f"{type(m).__name__}.backward called with no pending forward",
+    ):
         m.backward(*upstream)
     m(*args)
     m.backward(*upstream)  # one forward, one backward
@@ -64,7 +96,9 @@ def test_no_grad_keeps_nothing_and_eval_still_does(kind, on, device):
             m(*args)
     assert rnnlab.is_grad_enabled()
     assert all(sub.pending == 0 for sub in m.modules())
-    with pytest.raises(RuntimeError, match="no_grad"):  # the message names the likely cause
+    with pytest.raises(
+        RuntimeError, match="no_grad"
+    ):  # the message names the likely cause
         m.backward(*upstream)
     m.eval()  # eval switches dropout off, as in PyTorch; it does not stop recording
     m(*args)
@@ -80,8 +114,9 @@ def test_no_grad_is_restored_after_an_exception():
 
 @pytest.mark.parametrize("kind", ["Linear", "RNN", "LSTM", "GRU", "RNNCell", "GRUCell"])
 def test_two_calls_then_two_backwards_equal_two_separate_rounds(kind, on, device):
-    # calling a layer twice (same shapes) before backward gives each call its own gradient:
-    # the sum of two separate forward/backward rounds, and each call's input gradient
+    # calling a layer twice (same shapes) before backward gives each call its own
+    # gradient: the sum of two separate forward/backward rounds, and each call's input
+    # gradient
     m, (x1,), (g1,) = _calls(kind, on)
     m.to(device)
     x2, g2 = 0.5 * x1 + 0.1, -2.0 * g1
@@ -105,7 +140,9 @@ def test_two_calls_then_two_backwards_equal_two_separate_rounds(kind, on, device
         check(to_np(v), separate[k], k)
 
 
-@pytest.mark.parametrize("kind", ["Linear", "Embedding", "Dropout", "RNN", "LSTMCell", "Sequential"])
+@pytest.mark.parametrize(
+    "kind", ["Linear", "Embedding", "Dropout", "RNN", "LSTMCell", "Sequential"]
+)
 def test_a_rejected_backward_consumes_nothing(kind, on, device):
     m, args, upstream = _calls(kind, on)
     m.to(device)
@@ -120,7 +157,16 @@ def test_a_rejected_backward_consumes_nothing(kind, on, device):
 
 def test_outputs_do_not_alias_what_backward_reads(on, device):
     # a caller changing every output in place must not change any gradient
-    for kind in ["Linear", "Embedding", "Dropout", "RNN", "LSTM", "GRU", "RNNCell", "GRUCell"]:
+    for kind in [
+        "Linear",
+        "Embedding",
+        "Dropout",
+        "RNN",
+        "LSTM",
+        "GRU",
+        "RNNCell",
+        "GRUCell",
+    ]:
         m, args, upstream = _calls(kind, on)
         m.to(device)
         rnnlab.seed(3)
@@ -130,8 +176,8 @@ def test_outputs_do_not_alias_what_backward_reads(on, device):
         m.zero_grad()
         rnnlab.seed(3)
         out = m(*args)
-        for o in (out if isinstance(out, tuple) else (out,)):
-            for a in (o if isinstance(o, tuple) else (o,)):
+        for o in out if isinstance(out, tuple) else (out,):
+            for a in o if isinstance(o, tuple) else (o,):
                 a *= 7.0
         m.backward(*upstream)
         for k, v in m.grads.items():
@@ -151,8 +197,9 @@ def test_many_to_one_backward_takes_none_for_the_unused_output(on, device, randn
 
 
 def test_lstm_over_two_segments_with_state_carried_equals_torch(torch, on, device, rng):
-    # the state of segment 1 is the initial state of segment 2; backpropagating segment 2 and
-    # then segment 1 with the returned state gradient is BPTT over the whole sequence
+    # the state of segment 1 is the initial state of segment 2; backpropagating segment
+    # 2 and then segment 1 with the returned state gradient is BPTT over the whole
+    # sequence
     from rnnlab.interop import to_torch
 
     lstm = LSTM(D, H, num_layers=2, dtype=np.float64).to(device)
@@ -178,10 +225,13 @@ def test_a_growing_tape_warns_once_naming_no_grad(on):
     lin = Linear(2, 2)
     lin.tape_warning = 5
     x = np.ones((1, 2), np.float32)
-    with pytest.warns(UserWarning, match=r"Linear holds 5 forward calls waiting for backward.*no_grad"):
+    with pytest.warns(
+        UserWarning, match=r"Linear holds 5 forward calls waiting for backward.*no_grad"
+    ):
         for _ in range(5):
             lin(x)
     import warnings
+
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         lin(x)  # once only

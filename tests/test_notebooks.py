@@ -15,6 +15,7 @@ Only the book's own configuration is cached: with ``RNNLAB_DEVICE`` set to a GPU
 (``.ci/gpu``, ``.ci/fake-gpu``) the notebooks run and are checked, but their
 outputs are not stored for the book.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,6 +35,7 @@ CACHE = ROOT / "_build" / ".jupyter_cache"  # jupyter-book's default cache folde
 
 def book_notebooks() -> list[str]:
     """The notebooks that ``_toc.yml`` puts in the book, in reading order."""
+
     def files(node):
         if isinstance(node, dict):
             if "file" in node:
@@ -98,22 +100,43 @@ def problems(nb) -> list[tuple[int, str, str]]:
 
 def test_problems_finds_errors_and_stderr_but_not_stdout():
     v4 = nbformat.v4
-    cells = [v4.new_markdown_cell("# title"),
-             v4.new_code_cell("print(1)", outputs=[v4.new_output("stream", text="1\n")]),
-             v4.new_code_cell("warn()", outputs=[
-                 v4.new_output("stream", name="stderr", text="RuntimeWarning: overflow")]),
-             v4.new_code_cell("assert 0", outputs=[v4.new_output(
-                 "error", ename="AssertionError", evalue="", traceback=["\x1b[0;31mboom"])])]
+    cells = [
+        v4.new_markdown_cell("# title"),
+        v4.new_code_cell("print(1)", outputs=[v4.new_output("stream", text="1\n")]),
+        v4.new_code_cell(
+            "warn()",
+            outputs=[
+                v4.new_output("stream", name="stderr", text="RuntimeWarning: overflow")
+            ],
+        ),
+        v4.new_code_cell(
+            "assert 0",
+            outputs=[
+                v4.new_output(
+                    "error",
+                    ename="AssertionError",
+                    evalue="",
+                    traceback=["\x1b[0;31mboom"],
+                )
+            ],
+        ),
+    ]
     found = problems(v4.new_notebook(cells=cells))
-    assert found == [(3, "stderr", "RuntimeWarning: overflow"),
-                     (4, "raised", "AssertionError:\nboom")]
+    assert found == [
+        (3, "stderr", "RuntimeWarning: overflow"),
+        (4, "raised", "AssertionError:\nboom"),
+    ]
 
 
 def test_every_notebook_is_in_the_book():
     listed = set(book_notebooks())
-    present = {p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").glob("*.ipynb")}
+    present = {
+        p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").glob("*.ipynb")
+    }
     assert listed, "_toc.yml lists no notebook"
-    assert present <= listed, f"notebooks missing from _toc.yml: {sorted(present - listed)}"
+    assert present <= listed, (
+        f"notebooks missing from _toc.yml: {sorted(present - listed)}"
+    )
 
 
 @pytest.mark.parametrize("name", book_notebooks())
@@ -124,8 +147,13 @@ def test_notebook_runs_clean(name):
     try:
         # as jupyter-cache runs it for the book; timing metadata would change the
         # cells' metadata and with it the cache key
-        nbclient.execute(nb, cwd=str(path.parent), timeout=execution_timeout(),
-                         allow_errors=False, record_timing=False)
+        nbclient.execute(
+            nb,
+            cwd=str(path.parent),
+            timeout=execution_timeout(),
+            allow_errors=False,
+            record_timing=False,
+        )
     except nbclient.exceptions.CellExecutionError:
         pass  # the failing cell holds the error output, reported below
     seconds = time.perf_counter() - started
@@ -133,7 +161,9 @@ def test_notebook_runs_clean(name):
     if caching() and not any(kind == "raised" for _, kind, _ in found):
         store_in_book_cache(nb, path, seconds)
     what = {"raised": "raised ", "stderr": "wrote to stderr:\n"}
-    reports = [f"cell {number} {what[kind]}{text}\n"
-               f"--- source of cell {number} ---\n{nb.cells[number - 1].source}"
-               for number, kind, text in found]
+    reports = [
+        f"cell {number} {what[kind]}{text}\n"
+        f"--- source of cell {number} ---\n{nb.cells[number - 1].source}"
+        for number, kind, text in found
+    ]
     assert not reports, f"{name}:\n\n" + "\n\n".join(reports)

@@ -1,4 +1,5 @@
 """rnnlab.optim: SGD and Adam against torch.optim, gradient clipping against torch.nn.utils."""
+
 import numpy as np
 import pytest
 
@@ -16,7 +17,9 @@ def _np(a):
 def _problem(rng, dtype):
     """Initial parameters and a fixed sequence of gradients, one list per step."""
     params = [rng.standard_normal(s).astype(dtype) for s in SHAPES]
-    grads = [[rng.standard_normal(s).astype(dtype) for s in SHAPES] for _ in range(STEPS)]
+    grads = [
+        [rng.standard_normal(s).astype(dtype) for s in SHAPES] for _ in range(STEPS)
+    ]
     return params, grads
 
 
@@ -47,16 +50,33 @@ def _run_torch(torch, make_opt, params, grads):
 
 
 def _tol(dtype):
-    return dict(rtol=1e-12, atol=1e-14) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
+    return (
+        dict(rtol=1e-12, atol=1e-14)
+        if dtype == np.float64
+        else dict(rtol=1e-5, atol=1e-6)
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.9, 0.0), (0.5, 0.01)])
+@pytest.mark.parametrize(
+    "momentum, weight_decay", [(0.0, 0.0), (0.9, 0.0), (0.5, 0.01)]
+)
 def test_sgd_matches_torch(xp, on, rng, torch, dtype, momentum, weight_decay):
     params, grads = _problem(rng, dtype)
-    ours = _run_ours(lambda ps: SGD(ps, lr=0.1, momentum=momentum, weight_decay=weight_decay), params, grads, on)
-    ref = _run_torch(torch, lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=momentum, weight_decay=weight_decay),
-                     params, grads)
+    ours = _run_ours(
+        lambda ps: SGD(ps, lr=0.1, momentum=momentum, weight_decay=weight_decay),
+        params,
+        grads,
+        on,
+    )
+    ref = _run_torch(
+        torch,
+        lambda ps: torch.optim.SGD(
+            ps, lr=0.1, momentum=momentum, weight_decay=weight_decay
+        ),
+        params,
+        grads,
+    )
     for step, (a, b) in enumerate(zip(ours, ref)):
         for p, q in zip(a, b):
             np.testing.assert_allclose(p, q, **_tol(dtype), err_msg=f"step {step}")
@@ -64,20 +84,35 @@ def test_sgd_matches_torch(xp, on, rng, torch, dtype, momentum, weight_decay):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("betas, weight_decay", [((0.9, 0.999), 0.0), ((0.8, 0.99), 0.01)])
+@pytest.mark.parametrize(
+    "betas, weight_decay", [((0.9, 0.999), 0.0), ((0.8, 0.99), 0.01)]
+)
 def test_adam_matches_torch(xp, on, rng, torch, dtype, betas, weight_decay):
     params, grads = _problem(rng, dtype)
-    ours = _run_ours(lambda ps: Adam(ps, lr=0.01, betas=betas, eps=1e-8, weight_decay=weight_decay),
-                     params, grads, on)
-    ref = _run_torch(torch, lambda ps: torch.optim.Adam(ps, lr=0.01, betas=betas, eps=1e-8,
-                                                        weight_decay=weight_decay), params, grads)
+    ours = _run_ours(
+        lambda ps: Adam(ps, lr=0.01, betas=betas, eps=1e-8, weight_decay=weight_decay),
+        params,
+        grads,
+        on,
+    )
+    ref = _run_torch(
+        torch,
+        lambda ps: torch.optim.Adam(
+            ps, lr=0.01, betas=betas, eps=1e-8, weight_decay=weight_decay
+        ),
+        params,
+        grads,
+    )
     for step, (a, b) in enumerate(zip(ours, ref)):
         for p, q in zip(a, b):
             np.testing.assert_allclose(p, q, **_tol(dtype), err_msg=f"step {step}")
 
 
-@pytest.mark.parametrize("make_opt", [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps, lr=0.05)],
-                         ids=["sgd_momentum", "adam"])
+@pytest.mark.parametrize(
+    "make_opt",
+    [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps, lr=0.05)],
+    ids=["sgd_momentum", "adam"],
+)
 def test_seeded_regression_loss_goes_down(xp, device, on, make_opt):
     rnnlab.seed(0)
     rng = np.random.default_rng(0)
@@ -108,7 +143,9 @@ def test_optimizer_bad_arguments():
         SGD([], lr=0.1)
     with pytest.raises(ValueError, match=r"\blr\b must be positive and finite, got 0"):
         Adam([(np.zeros(2), np.zeros(2))], lr=0)
-    with pytest.raises(ValueError, match=r"\blr\b must be positive and finite, got -0.1"):
+    with pytest.raises(
+        ValueError, match=r"\blr\b must be positive and finite, got -0.1"
+    ):
         SGD([(np.zeros(2), np.zeros(2))], lr=-0.1)
 
 
@@ -123,7 +160,9 @@ def test_clip_grad_norm_matches_torch(xp, on, rng, torch, max_norm):
     pairs = [(on(np.zeros_like(g)), on(g.copy())) for g in grads]
     total = clip_grad_norm(pairs, max_norm)
     assert isinstance(total, float)
-    np.testing.assert_allclose(total, ref.item(), rtol=1e-13)  # the norm before clipping
+    np.testing.assert_allclose(
+        total, ref.item(), rtol=1e-13
+    )  # the norm before clipping
     for (_, g), p in zip(pairs, tp):
         np.testing.assert_allclose(_np(g), p.grad.numpy(), rtol=1e-13)
     new_norm = np.sqrt(sum((_np(g) ** 2).sum() for _, g in pairs))
@@ -163,13 +202,19 @@ def test_clip_grad_value_matches_torch(xp, on, rng, torch):
 
 def test_nan_and_infinite_lr_are_refused():
     for lr in (float("nan"), float("inf")):
-        with pytest.raises(ValueError, match=r"\blr\b must be positive and finite, got (nan|inf)"):
+        with pytest.raises(
+            ValueError, match=r"\blr\b must be positive and finite, got (nan|inf)"
+        ):
             Adam([(np.zeros(2), np.zeros(2))], lr=lr)
 
 
-# --------------------------------------------------------------------------- state and schedules
-@pytest.mark.parametrize("make_opt", [lambda ps: SGD(ps, lr=0.1, momentum=0.9),
-                                      lambda ps: Adam(ps, lr=0.05)], ids=["sgd", "adam"])
+# --------------------------------------------------------------------------- state and
+# schedules
+@pytest.mark.parametrize(
+    "make_opt",
+    [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps, lr=0.05)],
+    ids=["sgd", "adam"],
+)
 def test_optimizer_state_dict_resumes_bit_exactly(make_opt, rng):
     grads = [[rng.standard_normal(s) for s in SHAPES] for _ in range(6)]
 
@@ -197,9 +242,16 @@ def test_optimizer_state_dict_resumes_bit_exactly(make_opt, rng):
 
 def test_optimizer_state_of_another_model_is_refused():
     state = Adam([(np.zeros(3), np.zeros(3))]).state_dict()
-    with pytest.raises(ValueError, match=r"optimizer state has 1 'm' arrays, this optimizer has 2"):
-        Adam([(np.zeros(3), np.zeros(3)), (np.zeros(2), np.zeros(2))]).load_state_dict(state)
-    with pytest.raises(ValueError, match=r"optimizer state 'm' has shape \(3,\) where the parameter has \(4,\)"):
+    with pytest.raises(
+        ValueError, match=r"optimizer state has 1 'm' arrays, this optimizer has 2"
+    ):
+        Adam([(np.zeros(3), np.zeros(3)), (np.zeros(2), np.zeros(2))]).load_state_dict(
+            state
+        )
+    with pytest.raises(
+        ValueError,
+        match=r"optimizer state 'm' has shape \(3,\) where the parameter has \(4,\)",
+    ):
         Adam([(np.zeros(4), np.zeros(4))]).load_state_dict(state)
 
 
@@ -212,8 +264,14 @@ def test_schedules_follow_torch(torch, kind):
     lrs = torch.optim.lr_scheduler
     sched, ref = {
         "step": lambda: (StepLR(ours, 3, gamma=0.5), lrs.StepLR(ref_opt, 3, gamma=0.5)),
-        "cosine": lambda: (CosineLR(ours, 10, min_lr=0.01), lrs.CosineAnnealingLR(ref_opt, 10, 0.01)),
-        "warmup": lambda: (WarmupLR(ours, 4), lrs.LinearLR(ref_opt, 0.25, 1.0, total_iters=3)),
+        "cosine": lambda: (
+            CosineLR(ours, 10, min_lr=0.01),
+            lrs.CosineAnnealingLR(ref_opt, 10, 0.01),
+        ),
+        "warmup": lambda: (
+            WarmupLR(ours, 4),
+            lrs.LinearLR(ref_opt, 0.25, 1.0, total_iters=3),
+        ),
     }[kind]()
     for _ in range(10):
         np.testing.assert_allclose(ours.lr, ref_opt.param_groups[0]["lr"], rtol=1e-12)
@@ -240,9 +298,15 @@ def test_schedule_bad_arguments():
     from rnnlab.optim import StepLR, WarmupLR
 
     opt = SGD([(np.zeros(2), np.zeros(2))], lr=1.0)
-    with pytest.raises(ValueError, match=r"step_size must be a positive integer, got 0"):
+    with pytest.raises(
+        ValueError, match=r"step_size must be a positive integer, got 0"
+    ):
         StepLR(opt, 0)
-    with pytest.raises(ValueError, match=r"warmup_steps must be a positive integer, got 2.5"):
+    with pytest.raises(
+        ValueError, match=r"warmup_steps must be a positive integer, got 2.5"
+    ):
         WarmupLR(opt, 2.5)
-    with pytest.raises(TypeError, match=r"optimizer must be an rnnlab optimizer, got list"):
+    with pytest.raises(
+        TypeError, match=r"optimizer must be an rnnlab optimizer, got list"
+    ):
         StepLR([], 3)

@@ -1,5 +1,6 @@
 """rnnlab.SequencePool: last/mean/max over each sequence's real steps, against finite
 differences and PyTorch on the unpadded sequences."""
+
 import numpy as np
 import pytest
 
@@ -31,7 +32,11 @@ def test_pool_equals_torch_on_each_unpadded_sequence(torch, mode, batch_first, r
     dx = to_np(dx).transpose(1, 0, 2) if batch_first else to_np(dx)
 
     xt = torch.tensor(x, requires_grad=True)
-    reduce = {"last": lambda s: s[-1], "mean": lambda s: s.mean(0), "max": lambda s: s.max(0).values}
+    reduce = {
+        "last": lambda s: s[-1],
+        "mean": lambda s: s.mean(0),
+        "max": lambda s: s.max(0).values,
+    }
     ref = torch.stack([reduce[mode](xt[:L, n]) for n, L in enumerate(LENGTHS)])
     (ref * torch.tensor(g)).sum().backward()
     check = close(np.float64)
@@ -41,7 +46,8 @@ def test_pool_equals_torch_on_each_unpadded_sequence(torch, mode, batch_first, r
 
 
 def test_many_to_one_path_gives_no_gradient_to_padding(device, randn, on):
-    # GRU outputs -> mean over real steps -> Linear: the many-to-one path of a classifier
+    # GRU outputs -> mean over real steps -> Linear: the many-to-one path of a
+    # classifier
     gru = GRU(F, 5, dtype=np.float64).to(device)
     pool, head = SequencePool("mean"), Linear(5, 2, dtype=np.float64).to(device)
     x, lengths = randn(T, N, F), on(LENGTHS)
@@ -52,7 +58,9 @@ def test_many_to_one_path_gives_no_gradient_to_padding(device, randn, on):
 
 
 def test_pool_bad_input():
-    with pytest.raises(ValueError, match=r"mode must be one of \('last', 'mean', 'max'\), got 'sum'"):
+    with pytest.raises(
+        ValueError, match=r"mode must be one of \('last', 'mean', 'max'\), got 'sum'"
+    ):
         SequencePool("sum")
     with pytest.raises(ValueError, match=r"x must have 3 dimensions \(T, N, F\)"):
         SequencePool()(np.zeros((T, F)))

@@ -1,4 +1,5 @@
 """The README's runnable examples run as printed and learn their tasks."""
+
 import re
 from pathlib import Path
 
@@ -10,7 +11,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def _example(heading: str) -> str:
     """The first python block after ``heading``."""
     text = README.read_text()
-    section = text[text.index(heading):]
+    section = text[text.index(heading) :]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
@@ -20,15 +21,21 @@ def run(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
 
     def go(heading):
-        exec(compile(_example(heading), f"README.md: {heading}", "exec"), {"__name__": "readme"})
+        exec(
+            compile(_example(heading), f"README.md: {heading}", "exec"),
+            {"__name__": "readme"},
+        )
         return capsys.readouterr().out
+
     return go
 
 
 def test_build_your_own_model_example_runs(run):
     printed = run("## Build your own model")
     assert printed.startswith("History(50 epochs, 200 steps, train_loss ")
-    loss, accuracy = map(float, re.findall(r"loss ([\d.]+), accuracy ([\d.]+)", printed)[0])
+    loss, accuracy = map(
+        float, re.findall(r"loss ([\d.]+), accuracy ([\d.]+)", printed)[0]
+    )
     assert loss < 0.1 and accuracy > 0.95
 
 

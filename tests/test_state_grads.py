@@ -1,4 +1,5 @@
 """Recording dL/dh_t during BPTT (``record_state_grads``), checked against a direct computation."""
+
 import numpy as np
 import pytest
 
@@ -9,8 +10,8 @@ from rnnlab import GRU, LSTM, RNN
 @pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
 def test_recorded_state_gradients_equal_the_suffix_gradient(cls):
     # dL/dh_t is the direct gradient at t plus the gradient of the initial state of the
-    # sequence that starts after t (run from the states at t): a computation that never looks
-    # inside the backward loop.
+    # sequence that starts after t (run from the states at t): a computation that never
+    # looks inside the backward loop.
     g = np.random.default_rng(0)
     T, N, D, H = 7, 3, 2, 4
     m = cls(D, H, dtype=np.float64)
@@ -23,9 +24,9 @@ def test_recorded_state_gradients_equal_the_suffix_gradient(cls):
     lstm = cls is LSTM
     for t in range(T - 1):
         # states after step t, from a run over the prefix
-        _, state = m(x[:t + 1])
-        m(x[t + 1:], state)
-        _, d_state0 = m.backward(dout[t + 1:])
+        _, state = m(x[: t + 1])
+        m(x[t + 1 :], state)
+        _, d_state0 = m.backward(dout[t + 1 :])
         dh0 = d_state0[0] if lstm else d_state0
         np.testing.assert_allclose(rec[t], dout[t] + dh0[0], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(rec[T - 1], dout[T - 1], rtol=0, atol=0)
@@ -62,8 +63,9 @@ def test_recording_changes_no_gradient():
 
 @pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
 def test_recording_a_padded_batch_equals_each_sequence_alone(cls):
-    # With lengths, each sequence's recorded dL/dh_t on its real steps is what a run over
-    # that sequence alone records, and the weight gradients are the sum over sequences.
+    # With lengths, each sequence's recorded dL/dh_t on its real steps is what a run
+    # over that sequence alone records, and the weight gradients are the sum over
+    # sequences.
     g = np.random.default_rng(2)
     T, D, H, lengths = 6, 2, 3, np.array([6, 2, 4])
     m = cls(D, H, dtype=np.float64)
@@ -75,8 +77,10 @@ def test_recording_a_padded_batch_equals_each_sequence_alone(cls):
     batch = {k: v.copy() for k, v in m.grads.items()}
     m.zero_grad()
     for n, L in enumerate(lengths):
-        m(x[:L, n:n + 1])
-        m.backward(dout[:L, n:n + 1])
-        np.testing.assert_allclose(rec[:L, n:n + 1], m.state_grads[0], rtol=1e-12, atol=1e-12)
+        m(x[:L, n : n + 1])
+        m.backward(dout[:L, n : n + 1])
+        np.testing.assert_allclose(
+            rec[:L, n : n + 1], m.state_grads[0], rtol=1e-12, atol=1e-12
+        )
     for k in batch:
         np.testing.assert_allclose(batch[k], m.grads[k], rtol=1e-12, atol=1e-12)

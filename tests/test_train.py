@@ -1,4 +1,5 @@
 """Training loop: a seeded run whose loss goes down, evaluation, perplexity."""
+
 import math
 
 import numpy as np
@@ -22,7 +23,9 @@ def test_training_reduces_loss_and_beats_the_unigram_baseline(corpus, device):
     rnnlab.seed(0)
     m = CharLM(vocab, hidden_size=64, embedding_dim=16).to(device)
     before = evaluate_lm(m, va, batch_size=8, seq_len=64)
-    hist = train_lm(m, tr, va, epochs=2, batch_size=16, seq_len=32, lr=5e-3, progress=False)
+    hist = train_lm(
+        m, tr, va, epochs=2, batch_size=16, seq_len=32, lr=5e-3, progress=False
+    )
     assert len(hist.train_loss) == len(hist.val_loss) == len(hist.epoch_time) == 2
     assert len(hist.step_loss) == len(hist.grad_norm) > 0
     assert hist.val_loss[-1] < before - 1.0
@@ -39,7 +42,11 @@ def test_training_is_reproducible(corpus):
     for _ in range(2):
         rnnlab.seed(5)
         m = CharLM(vocab, hidden_size=16, num_layers=2, dropout=0.2)
-        runs.append(train_lm(m, tr, epochs=1, batch_size=4, seq_len=16, max_steps=5, progress=False).step_loss)
+        runs.append(
+            train_lm(
+                m, tr, epochs=1, batch_size=4, seq_len=16, max_steps=5, progress=False
+            ).step_loss
+        )
     assert runs[0] == runs[1]
 
 
@@ -47,7 +54,9 @@ def test_history_can_be_continued(corpus):
     vocab, tr, _ = corpus
     m = CharLM(vocab, hidden_size=8)
     h = train_lm(m, tr, epochs=1, batch_size=4, seq_len=8, max_steps=3, progress=False)
-    h2 = train_lm(m, tr, epochs=1, batch_size=4, seq_len=8, max_steps=3, progress=False, history=h)
+    h2 = train_lm(
+        m, tr, epochs=1, batch_size=4, seq_len=8, max_steps=3, progress=False, history=h
+    )
     assert h2 is h and len(h.step_loss) == 6 and isinstance(h, History)
 
 
@@ -63,8 +72,15 @@ def test_optimizer_built_before_moving_the_model_is_refused(corpus):
 def test_training_accepts_ids_on_the_gpu(corpus, need_cuda):
     vocab, tr, va = corpus
     m = CharLM(vocab, hidden_size=8).to("cuda")
-    hist = train_lm(m, need_cuda.asarray(tr), need_cuda.asarray(va), max_steps=3, batch_size=4, seq_len=8,
-                    progress=False)
+    hist = train_lm(
+        m,
+        need_cuda.asarray(tr),
+        need_cuda.asarray(va),
+        max_steps=3,
+        batch_size=4,
+        seq_len=8,
+        progress=False,
+    )
     assert len(hist.step_loss) == 3 and np.isfinite(hist.val_loss[-1])
 
 
@@ -73,7 +89,17 @@ def test_divergence_is_reported(corpus):
     vocab, tr, _ = corpus
     m = CharLM(vocab, hidden_size=8, nonlinearity="relu")
     with pytest.raises(FloatingPointError, match="became|overflowed"):
-        train_lm(m, tr, epochs=1, batch_size=4, seq_len=8, max_steps=50, lr=1e6, clip=None, progress=False)
+        train_lm(
+            m,
+            tr,
+            epochs=1,
+            batch_size=4,
+            seq_len=8,
+            max_steps=50,
+            lr=1e6,
+            clip=None,
+            progress=False,
+        )
 
 
 def test_perplexity():

@@ -16,6 +16,7 @@ times slower on 2 cores). The command therefore sets ``OMP_WAIT_POLICY=PASSIVE``
 before importing torch, unless the variable is already set; it made both libraries
 faster here.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,10 +34,23 @@ from .naive import NAIVE
 LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 #: (N, T, input_size, hidden_size) benchmarked by default on the CPU ...
-DEFAULT_SIZES = [(1, 100, 65, 100), (16, 100, 128, 256), (64, 100, 128, 256), (64, 50, 256, 512)]
+DEFAULT_SIZES = [
+    (1, 100, 65, 100),
+    (16, 100, 128, 256),
+    (64, 100, 128, 256),
+    (64, 50, 256, 512),
+]
 #: ... and on the GPU.
-GPU_SIZES = [(1, 100, 128, 128), (1, 100, 512, 512), (32, 100, 256, 256), (128, 100, 128, 128),
-             (128, 100, 512, 512), (128, 100, 1024, 1024), (256, 100, 512, 512), (256, 100, 1024, 1024)]
+GPU_SIZES = [
+    (1, 100, 128, 128),
+    (1, 100, 512, 512),
+    (32, 100, 256, 256),
+    (128, 100, 128, 128),
+    (128, 100, 512, 512),
+    (128, 100, 1024, 1024),
+    (256, 100, 512, 512),
+    (256, 100, 1024, 1024),
+]
 IMPLEMENTATIONS = ("rnnlab", "unfused", "naive", "torch")
 
 
@@ -65,7 +79,9 @@ def _cases(kind: str, N: int, T: int, D: int, H: int, device: str):
 
     cases = {"rnnlab": ours, "unfused": unfused, "naive": naive}
     if device == "cpu":
-        del cases["unfused"]  # fusion is a GPU technique; the CPU path is the same either way
+        del cases[
+            "unfused"
+        ]  # fusion is a GPU technique; the CPU path is the same either way
     try:
         import torch
     except ImportError:
@@ -92,7 +108,9 @@ def _cases(kind: str, N: int, T: int, D: int, H: int, device: str):
     return cases
 
 
-def run(kind: str = "rnn", sizes=None, repeats: int = 7, device: str = "cpu") -> list[dict]:
+def run(
+    kind: str = "rnn", sizes=None, repeats: int = 7, device: str = "cpu"
+) -> list[dict]:
     """Time each implementation at each size; return one row per size with medians in ms.
 
     Keys of a row: ``N, T, D, H`` and one per implementation that ran (``rnnlab``,
@@ -101,7 +119,9 @@ def run(kind: str = "rnn", sizes=None, repeats: int = 7, device: str = "cpu") ->
     rows, sync = [], functools.partial(backend.synchronize, device)
     for N, T, D, H in sizes or (GPU_SIZES if device == "cuda" else DEFAULT_SIZES):
         cases = _cases(kind, N, T, D, H, device)
-        for _ in range(2):  # warm-up: kernel compilation, BLAS/cuDNN plans, allocator pools
+        for _ in range(
+            2
+        ):  # warm-up: kernel compilation, BLAS/cuDNN plans, allocator pools
             for f in cases.values():
                 f()
         times = {k: [] for k in cases}
@@ -111,7 +131,15 @@ def run(kind: str = "rnn", sizes=None, repeats: int = 7, device: str = "cpu") ->
                 t0 = time.perf_counter()
                 f()  # each case synchronises before returning
                 times[k].append(time.perf_counter() - t0)
-        rows.append({"N": N, "T": T, "D": D, "H": H, **{k: 1e3 * statistics.median(v) for k, v in times.items()}})
+        rows.append(
+            {
+                "N": N,
+                "T": T,
+                "D": D,
+                "H": H,
+                **{k: 1e3 * statistics.median(v) for k, v in times.items()},
+            }
+        )
     return rows
 
 
@@ -122,40 +150,71 @@ RATIOS = (("rnnlab", "torch"), ("naive", "rnnlab"), ("unfused", "rnnlab"))
 def format_table(rows: list[dict], kind: str, device: str = "cpu") -> str:
     impls = [k for k in IMPLEMENTATIONS if k in rows[0]]
     ratios = [(a, b) for a, b in RATIOS if a in rows[0] and b in rows[0]]
-    head = f"{'N':>4} {'T':>4} {'D':>5} {'H':>5} " + " ".join(f"{k + ' ms':>11}" for k in impls)
+    head = f"{'N':>4} {'T':>4} {'D':>5} {'H':>5} " + " ".join(
+        f"{k + ' ms':>11}" for k in impls
+    )
     head += "".join(f" {a + '/' + b:>14}" for a, b in ratios)
-    lines = [f"{kind} forward+backward on {device}, float32, median of interleaved runs", head]
+    lines = [
+        f"{kind} forward+backward on {device}, float32, median of interleaved runs",
+        head,
+    ]
     for r in rows:
-        s = f"{r['N']:>4} {r['T']:>4} {r['D']:>5} {r['H']:>5} " + " ".join(f"{r[k]:>11.2f}" for k in impls)
+        s = f"{r['N']:>4} {r['T']:>4} {r['D']:>5} {r['H']:>5} " + " ".join(
+            f"{r[k]:>11.2f}" for k in impls
+        )
         lines.append(s + "".join(f" {r[a] / r[b]:>13.2f}x" for a, b in ratios))
     return "\n".join(lines)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m rnnlab.course.bench", description=__doc__.splitlines()[0])
-    ap.add_argument("kind", nargs="?", default="all", choices=[*LAYERS, "all"], help="which layer to benchmark")
+    ap = argparse.ArgumentParser(
+        prog="python -m rnnlab.course.bench", description=__doc__.splitlines()[0]
+    )
+    ap.add_argument(
+        "kind",
+        nargs="?",
+        default="all",
+        choices=[*LAYERS, "all"],
+        help="which layer to benchmark",
+    )
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--repeats", type=int, default=7)
-    ap.add_argument("--size", action="append", metavar="N,T,D,H",
-                    help="a size to run (repeatable); default on cpu: %s; on cuda: %s" % (DEFAULT_SIZES, GPU_SIZES))
+    ap.add_argument(
+        "--size",
+        action="append",
+        metavar="N,T,D,H",
+        help="a size to run (repeatable); default on cpu: %s; on cuda: %s"
+        % (DEFAULT_SIZES, GPU_SIZES),
+    )
     args = ap.parse_args(argv)
-    sizes = [tuple(int(v) for v in s.split(",")) for s in args.size] if args.size else None
+    sizes = (
+        [tuple(int(v) for v in s.split(",")) for s in args.size] if args.size else None
+    )
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see the module docstring
     print(time.strftime("%Y-%m-%d %H:%M %Z"))
-    print(backend.describe() if args.device == "cuda" else f"cpu: numpy {np.__version__}, {os.cpu_count()} cores")
+    print(
+        backend.describe()
+        if args.device == "cuda"
+        else f"cpu: numpy {np.__version__}, {os.cpu_count()} cores"
+    )
     try:
         import torch
 
         torch.set_num_threads(os.cpu_count() or 1)
         info = f"{torch.get_num_threads()} CPU threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"
         if args.device == "cuda":
-            info = (f"CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}, {torch.cuda.get_device_name()}"
-                    if torch.cuda.is_available() else "without CUDA: no torch column")
+            info = (
+                f"CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}, {torch.cuda.get_device_name()}"
+                if torch.cuda.is_available()
+                else "without CUDA: no torch column"
+            )
         print(f"torch {torch.__version__}, {info}")
     except ImportError:
         print("torch not installed: comparing against the naive implementation only")
     for kind in LAYERS if args.kind == "all" else [args.kind]:
-        print(format_table(run(kind, sizes, args.repeats, args.device), kind, args.device))
+        print(
+            format_table(run(kind, sizes, args.repeats, args.device), kind, args.device)
+        )
 
 
 if __name__ == "__main__":

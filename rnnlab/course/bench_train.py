@@ -4,12 +4,13 @@
 * length-bucketed against randomly composed batches of variable-length sequences (what
   bucketing saves), for a GRU classifier;
 * one training step of a character language model (embedding 32, recurrent layer 256,
-  batch 32, 64 steps: forward, loss, backward, clipping, Adam) in rnnlab and in PyTorch on
-  the CPU, for the LSTM and the GRU.
+  batch 32, 64 steps: forward, loss, backward, clipping, Adam) in rnnlab and in PyTorch
+  on the CPU, for the LSTM and the GRU.
 
 Cases are timed interleaved (round-robin over repeats), medians reported; nothing here
 is asserted in tests. See :mod:`rnnlab.course.bench` for the layers alone.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,7 +47,9 @@ def _classifier(vocab: int, hidden: int):
 
 def _classification_data(n: int = 512, seed: int = 0):
     g = np.random.default_rng(seed)
-    lengths = np.minimum(g.geometric(1 / 30, n), 200)  # a long tail, as sentence lengths have
+    lengths = np.minimum(
+        g.geometric(1 / 30, n), 200
+    )  # a long tail, as sentence lengths have
     return [g.integers(1, 50, L) for L in lengths], g.integers(0, 2, n)
 
 
@@ -76,16 +79,24 @@ def bucketing(repeats: int = 5, n: int = 512, hidden: int = 128) -> dict:
     seqs, labels = _classification_data(n)
     model = _classifier(50, hidden)
     opt = Adam(model.parameters(), lr=1e-3)
-    data = {name: BucketBatches(seqs, labels, 32, bucket=b, seed=1)
-            for name, b in (("random batches", False), ("bucketed", True))}
-    cases = {name: (lambda d=d: fit(model, d, loss=cross_entropy, optimizer=opt, progress=False))
-             for name, d in data.items()}
+    data = {
+        name: BucketBatches(seqs, labels, 32, bucket=b, seed=1)
+        for name, b in (("random batches", False), ("bucketed", True))
+    }
+    cases = {
+        name: (
+            lambda d=d: fit(model, d, loss=cross_entropy, optimizer=opt, progress=False)
+        )
+        for name, d in data.items()
+    }
     times = _interleaved(cases, repeats)
     padding = {name: d.padding_fraction() for name, d in data.items()}
     return {"seconds": times, "padding": padding}
 
 
-def charlm_step(cell: str, repeats: int = 7, H: int = 256, N: int = 32, T: int = 64) -> dict:
+def charlm_step(
+    cell: str, repeats: int = 7, H: int = 256, N: int = 32, T: int = 64
+) -> dict:
     """Seconds per training step of a character LM in rnnlab and (if installed) PyTorch."""
     V, E = 65, 32
     vocab = CharVocab([chr(33 + i) for i in range(V)])
@@ -109,15 +120,22 @@ def charlm_step(cell: str, repeats: int = 7, H: int = 256, N: int = 32, T: int =
     except ImportError:
         return _interleaved(cases, repeats)
     layer = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
-    net = torch.nn.ModuleDict({"embed": torch.nn.Embedding(V, E), "rnn": layer(E, H),
-                               "head": torch.nn.Linear(H, V)})
+    net = torch.nn.ModuleDict(
+        {
+            "embed": torch.nn.Embedding(V, E),
+            "rnn": layer(E, H),
+            "head": torch.nn.Linear(H, V),
+        }
+    )
     topt = torch.optim.Adam(net.parameters(), lr=1e-3)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
 
     def theirs():
         topt.zero_grad()
         out, _ = net["rnn"](net["embed"](tx))
-        loss = torch.nn.functional.cross_entropy(net["head"](out).reshape(-1, V), ty.reshape(-1))
+        loss = torch.nn.functional.cross_entropy(
+            net["head"](out).reshape(-1, V), ty.reshape(-1)
+        )
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
         topt.step()
@@ -127,19 +145,28 @@ def charlm_step(cell: str, repeats: int = 7, H: int = 256, N: int = 32, T: int =
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m rnnlab.course.bench_train", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m rnnlab.course.bench_train", description=__doc__.splitlines()[0]
+    )
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see rnnlab.course.bench
-    print(time.strftime("%Y-%m-%d %H:%M %Z"), f"numpy {np.__version__}, {os.cpu_count()} cores")
+    print(
+        time.strftime("%Y-%m-%d %H:%M %Z"),
+        f"numpy {np.__version__}, {os.cpu_count()} cores",
+    )
     t = fit_overhead(args.repeats)
-    print(f"fit vs hand-written loop, GRU classifier, one epoch: {1e3 * t['fit']:.1f} ms vs "
-          f"{1e3 * t['hand-written loop']:.1f} ms, fit/hand = {t['fit'] / t['hand-written loop']:.3f}")
+    print(
+        f"fit vs hand-written loop, GRU classifier, one epoch: {1e3 * t['fit']:.1f} ms vs "
+        f"{1e3 * t['hand-written loop']:.1f} ms, fit/hand = {t['fit'] / t['hand-written loop']:.3f}"
+    )
     b = bucketing(args.repeats)
     s, p = b["seconds"], b["padding"]
-    print(f"bucketing, GRU classifier, one epoch: random batches {1e3 * s['random batches']:.0f} ms "
-          f"({p['random batches']:.0%} padding), bucketed {1e3 * s['bucketed']:.0f} ms "
-          f"({p['bucketed']:.0%} padding), speed-up {s['random batches'] / s['bucketed']:.2f}x")
+    print(
+        f"bucketing, GRU classifier, one epoch: random batches {1e3 * s['random batches']:.0f} ms "
+        f"({p['random batches']:.0%} padding), bucketed {1e3 * s['bucketed']:.0f} ms "
+        f"({p['bucketed']:.0%} padding), speed-up {s['random batches'] / s['bucketed']:.2f}x"
+    )
     for cell in ("lstm", "gru"):
         t = charlm_step(cell, args.repeats)
         line = f"CharLM training step, {cell.upper()} 256, batch 32 x 64 steps: rnnlab {1e3 * t['rnnlab']:.1f} ms"

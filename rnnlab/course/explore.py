@@ -7,6 +7,7 @@ output capture inside widget callbacks can stall notebook executors (nbclient)
 during a book build. ipywidgets, IPython and matplotlib are imported when called
 (they come with the ``book`` extra).
 """
+
 from __future__ import annotations
 
 import base64
@@ -18,9 +19,21 @@ def figure_output(fig, text: str | None = None) -> tuple[dict, ...]:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight", dpi=fig.dpi)
     png = base64.b64encode(buf.getvalue()).decode("ascii")
-    records = [{"output_type": "display_data", "data": {"image/png": png, "text/plain": repr(fig)}, "metadata": {}}]
+    records = [
+        {
+            "output_type": "display_data",
+            "data": {"image/png": png, "text/plain": repr(fig)},
+            "metadata": {},
+        }
+    ]
     if text:
-        records.append({"output_type": "stream", "name": "stdout", "text": text if text.endswith("\n") else text + "\n"})
+        records.append(
+            {
+                "output_type": "stream",
+                "name": "stdout",
+                "text": text if text.endswith("\n") else text + "\n",
+            }
+        )
     return tuple(records)
 
 
@@ -34,7 +47,9 @@ def explorer(draw, **controls):
     import matplotlib.pyplot as plt
 
     if not controls:
-        raise ValueError("explorer needs at least one control, e.g. radius=ipywidgets.FloatSlider(...)")
+        raise ValueError(
+            "explorer needs at least one control, e.g. radius=ipywidgets.FloatSlider(...)"
+        )
     area = widgets.Output()
 
     def redraw(change=None):

@@ -12,6 +12,7 @@ and the upstream gradient ``dout`` (T, N, H), and returns
 ``(output, dx, grads)`` with ``grads`` under the layer's parameter names. They
 run on CuPy arrays too: the benchmark's "straightforward GPU port".
 """
+
 from __future__ import annotations
 
 from ..backend import array_module
@@ -63,8 +64,13 @@ def naive_lstm(x, params, dout):
         xt, h_prev, c_prev, i, f, g, o, c_t = caches[t]
         dh = dh + dout[t]
         tanh_c = xp.tanh(c_t)
-        dc = dc + dh * o * (1 - tanh_c ** 2)
-        dz = [dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g ** 2), dh * tanh_c * o * (1 - o)]
+        dc = dc + dh * o * (1 - tanh_c**2)
+        dz = [
+            dc * g * i * (1 - i),
+            dc * c_prev * f * (1 - f),
+            dc * i * (1 - g**2),
+            dh * tanh_c * o * (1 - o),
+        ]
         dc = dc * f
         dxs[t], dh = 0, 0
         for k in range(4):
@@ -73,7 +79,11 @@ def naive_lstm(x, params, dout):
             db[k] += dz[k].sum(axis=0)
             dxs[t] = dxs[t] + dz[k] @ W_x[k]
             dh = dh + dz[k] @ W_h[k]
-    grads = {"W_xh_l0": xp.concatenate(dW_x), "W_hh_l0": xp.concatenate(dW_h), "b_h_l0": xp.concatenate(db)}
+    grads = {
+        "W_xh_l0": xp.concatenate(dW_x),
+        "W_hh_l0": xp.concatenate(dW_h),
+        "b_h_l0": xp.concatenate(db),
+    }
     return xp.stack(outs), xp.stack(dxs), grads
 
 
@@ -99,9 +109,13 @@ def naive_gru(x, params, dout):
     for t in reversed(range(T)):
         xt, h_prev, r, z, hn, n = caches[t]
         dh = dh + dout[t]
-        dn = dh * (1 - z) * (1 - n ** 2)
-        dzx = [dn * hn * r * (1 - r), dh * (h_prev - n) * z * (1 - z), dn]  # w.r.t. the input projections
-        dzh = dzx[:2] + [dn * r]                                            # w.r.t. the recurrent ones
+        dn = dh * (1 - z) * (1 - n**2)
+        dzx = [
+            dn * hn * r * (1 - r),
+            dh * (h_prev - n) * z * (1 - z),
+            dn,
+        ]  # w.r.t. the input projections
+        dzh = dzx[:2] + [dn * r]  # w.r.t. the recurrent ones
         dh = dh * z
         dxs[t] = 0
         for k in range(3):
@@ -111,8 +125,12 @@ def naive_gru(x, params, dout):
             dxs[t] = dxs[t] + dzx[k] @ W_x[k]
             dh = dh + dzh[k] @ W_h[k]
         db_hn += dzh[2].sum(axis=0)
-    grads = {"W_xh_l0": xp.concatenate(dW_x), "W_hh_l0": xp.concatenate(dW_h), "b_h_l0": xp.concatenate(db),
-             "b_hn_l0": db_hn}
+    grads = {
+        "W_xh_l0": xp.concatenate(dW_x),
+        "W_hh_l0": xp.concatenate(dW_h),
+        "b_h_l0": xp.concatenate(db),
+        "b_hn_l0": db_hn,
+    }
     return xp.stack(outs), xp.stack(dxs), grads
 
 

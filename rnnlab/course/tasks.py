@@ -2,14 +2,17 @@
 
 * :func:`adding_problem` (Hochreiter & Schmidhuber 1997; in the form of Le et al. 2015):
   add the two marked numbers of a long sequence. Regression, many-to-one.
-* :func:`copy_memory` (Hochreiter & Schmidhuber 1997; in the form of Arjovsky et al. 2016):
-  reproduce the first ``copy_len`` symbols after a gap of length ``T``. Classification at every step.
-* :func:`temporal_order` (Hochreiter & Schmidhuber 1997): tell the order of two symbols hidden
-  among distractors. Classification, many-to-one.
+* :func:`copy_memory` (Hochreiter & Schmidhuber 1997; in the form of Arjovsky et al.
+  2016): reproduce the first ``copy_len`` symbols after a gap of length ``T``.
+  Classification at every step.
+* :func:`temporal_order` (Hochreiter & Schmidhuber 1997): tell the order of two symbols
+  hidden among distractors. Classification, many-to-one.
 
-Each returns time-major arrays ``(x, y)`` and has a ``*_baseline`` function giving the loss of the
-best memoryless prediction, which a model must beat to have remembered anything.
+Each returns time-major arrays ``(x, y)`` and has a ``*_baseline`` function giving the
+loss of the best memoryless prediction, which a model must beat to have remembered
+anything.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,12 +21,16 @@ import numpy as np
 
 
 def _rng(seed):
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    return (
+        seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    )
 
 
 def _check(n: int, T: int, min_T: int = 2):
     if int(n) != n or n < 1:
-        raise ValueError(f"n (the number of sequences) must be a positive integer, got {n!r}")
+        raise ValueError(
+            f"n (the number of sequences) must be a positive integer, got {n!r}"
+        )
     if int(T) != T or T < min_T:
         raise ValueError(f"T must be an integer >= {min_T}, got {T!r}")
 
@@ -59,10 +66,10 @@ def adding_baseline() -> float:
 def copy_memory(n: int, T: int, n_symbols: int = 8, copy_len: int = 10, seed=None):
     """The copy-memory task: ``copy_len`` random symbols, a gap, a delimiter, then recall them.
 
-    Symbols: 0 is blank, ``1..n_symbols`` the data, ``n_symbols + 1`` the delimiter. A sequence is
-    ``copy_len`` data symbols, ``T - 1`` blanks, the delimiter, ``copy_len`` blanks: length
-    ``T + 2 copy_len``. The target is blank everywhere except the last ``copy_len`` steps, which
-    must repeat the data symbols.
+    Symbols: 0 is blank, ``1..n_symbols`` the data, ``n_symbols + 1`` the delimiter. A
+    sequence is ``copy_len`` data symbols, ``T - 1`` blanks, the delimiter, ``copy_len``
+    blanks: length ``T + 2 copy_len``. The target is blank everywhere except the last
+    ``copy_len`` steps, which must repeat the data symbols.
 
     Returns
     -------
@@ -70,7 +77,9 @@ def copy_memory(n: int, T: int, n_symbols: int = 8, copy_len: int = 10, seed=Non
     """
     _check(n, T, min_T=1)
     if n_symbols < 1 or copy_len < 1:
-        raise ValueError(f"n_symbols and copy_len must be positive, got {n_symbols} and {copy_len}")
+        raise ValueError(
+            f"n_symbols and copy_len must be positive, got {n_symbols} and {copy_len}"
+        )
     g = _rng(seed)
     L = T + 2 * copy_len
     data = g.integers(1, n_symbols + 1, (copy_len, n))
@@ -94,8 +103,8 @@ TEMPORAL_ORDER_SYMBOLS = ("X", "Y", "a", "b", "c", "d")
 
 def temporal_order(n: int, T: int, seed=None, dtype=np.float32):
     """The temporal-order task: two relevant symbols (X or Y) at random positions, one in each
-    of ``[T/10, 2T/10)`` and ``[5T/10, 6T/10)``, among random distractors (a, b, c, d). The class
-    is the pair in order: XX, XY, YX or YY.
+    of ``[T/10, 2T/10)`` and ``[5T/10, 6T/10)``, among random distractors (a, b, c, d).
+    The class is the pair in order: XX, XY, YX or YY.
 
     Returns
     -------

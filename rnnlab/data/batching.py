@@ -1,5 +1,6 @@
 """Batches: contiguous streams for truncated BPTT (:class:`TBPTTBatches`), and shuffled,
 length-bucketed batches of variable-length sequences (:class:`BucketBatches`)."""
+
 from __future__ import annotations
 
 from typing import Iterator
@@ -24,14 +25,22 @@ class TBPTTBatches:
     """
 
     def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int):
-        ids = np.asarray(backend.to_numpy(ids))  # batches are cut on the CPU and moved by the caller
+        ids = np.asarray(
+            backend.to_numpy(ids)
+        )  # batches are cut on the CPU and moved by the caller
         if ids.ndim != 1:
             raise ValueError(f"ids must be 1-D, got shape {ids.shape}")
         if batch_size < 1 or seq_len < 1:
-            raise ValueError(f"batch_size and seq_len must be positive, got {batch_size} and {seq_len}")
-        per_row = (len(ids) - 1) // batch_size  # -1: every input needs a next-character target
+            raise ValueError(
+                f"batch_size and seq_len must be positive, got {batch_size} and {seq_len}"
+            )
+        per_row = (
+            len(ids) - 1
+        ) // batch_size  # -1: every input needs a next-character target
         if per_row < 1:
-            raise ValueError(f"{len(ids)} tokens are too few for batch_size={batch_size} (need at least {batch_size + 1})")
+            raise ValueError(
+                f"{len(ids)} tokens are too few for batch_size={batch_size} (need at least {batch_size + 1})"
+            )
         self.seq_len = seq_len
         self.streams = ids[: per_row * batch_size + 1]
         # (per_row, N) views: column n is the n-th contiguous part.
@@ -43,8 +52,10 @@ class TBPTTBatches:
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for s in range(0, self.inputs.shape[0], self.seq_len):
-            yield (np.ascontiguousarray(self.inputs[s:s + self.seq_len]),
-                   np.ascontiguousarray(self.targets[s:s + self.seq_len]))
+            yield (
+                np.ascontiguousarray(self.inputs[s : s + self.seq_len]),
+                np.ascontiguousarray(self.targets[s : s + self.seq_len]),
+            )
 
 
 class BucketBatches:
@@ -73,34 +84,69 @@ class BucketBatches:
 
     Yields
     ------
-    ((ids, lengths), target) : ``ids`` int64 (T_max, N) padded with ``pad_id``, ``lengths`` (N,),
-        and the batch's targets, ready for :func:`rnnlab.fit` and a model ``forward(ids, lengths)``.
+    ((ids, lengths), target) : ``ids`` int64 (T_max, N) padded with ``pad_id``,
+    ``lengths`` (N,),
+        and the batch's targets, ready for :func:`rnnlab.fit` and a model ``forward(ids,
+        lengths)``.
     """
 
-    def __init__(self, sequences, targets, batch_size: int, *, shuffle: bool = True,
-                 bucket: bool = True, pool: int = 50, pad_id: int = 0, target_pad: int = -100,
-                 seed: int = 0):
+    def __init__(
+        self,
+        sequences,
+        targets,
+        batch_size: int,
+        *,
+        shuffle: bool = True,
+        bucket: bool = True,
+        pool: int = 50,
+        pad_id: int = 0,
+        target_pad: int = -100,
+        seed: int = 0,
+    ):
         if not (isinstance(batch_size, int) and batch_size >= 1):
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+            raise ValueError(
+                f"batch_size must be a positive integer, got {batch_size!r}"
+            )
         if not (isinstance(pool, int) and pool >= 1):
             raise ValueError(f"pool must be a positive integer, got {pool!r}")
         self.sequences = [np.asarray(backend.to_numpy(s)) for s in sequences]
         for i, s in enumerate(self.sequences):
             if s.ndim != 1 or s.size == 0 or not np.issubdtype(s.dtype, np.integer):
-                raise ValueError(f"sequences[{i}] must be a non-empty 1-D integer array, got "
-                                 f"shape {s.shape} and dtype {s.dtype}")
+                raise ValueError(
+                    f"sequences[{i}] must be a non-empty 1-D integer array, got "
+                    f"shape {s.shape} and dtype {s.dtype}"
+                )
         if len(targets) != len(self.sequences):
-            raise ValueError(f"targets has {len(targets)} entries for {len(self.sequences)} sequences")
-        self.per_step = (isinstance(targets, (list, tuple)) and len(targets) > 0
-                         and np.ndim(targets[0]) >= 1)
-        self.targets = [np.asarray(t) for t in targets] if self.per_step else np.asarray(targets)
+            raise ValueError(
+                f"targets has {len(targets)} entries for {len(self.sequences)} sequences"
+            )
+        self.per_step = (
+            isinstance(targets, (list, tuple))
+            and len(targets) > 0
+            and np.ndim(targets[0]) >= 1
+        )
+        self.targets = (
+            [np.asarray(t) for t in targets] if self.per_step else np.asarray(targets)
+        )
         if self.per_step:
             for i, (s, t) in enumerate(zip(self.sequences, self.targets)):
                 if t.shape[:1] != s.shape:
-                    raise ValueError(f"targets[{i}] has shape {t.shape}, expected one per step {s.shape}")
+                    raise ValueError(
+                        f"targets[{i}] has shape {t.shape}, expected one per step {s.shape}"
+                    )
         self.lengths = np.array([s.size for s in self.sequences])
-        self.batch_size, self.shuffle, self.bucket, self.pool = batch_size, shuffle, bucket, pool
-        self.pad_id, self.target_pad, self.seed, self.epoch = pad_id, target_pad, seed, 0
+        self.batch_size, self.shuffle, self.bucket, self.pool = (
+            batch_size,
+            shuffle,
+            bucket,
+            pool,
+        )
+        self.pad_id, self.target_pad, self.seed, self.epoch = (
+            pad_id,
+            target_pad,
+            seed,
+            0,
+        )
 
     def __len__(self) -> int:
         return -(-len(self.sequences) // self.batch_size)
@@ -108,13 +154,19 @@ class BucketBatches:
     def order(self, epoch: int) -> list[np.ndarray]:
         """The example indices of every batch of epoch ``epoch``."""
         g = np.random.default_rng([self.seed, epoch])
-        idx = g.permutation(len(self.sequences)) if self.shuffle else np.arange(len(self.sequences))
+        idx = (
+            g.permutation(len(self.sequences))
+            if self.shuffle
+            else np.arange(len(self.sequences))
+        )
         B = self.batch_size
         if self.bucket:
             chunk = B * self.pool
-            pools = [idx[i:i + chunk] for i in range(0, idx.size, chunk)]
-            idx = np.concatenate([p[np.argsort(self.lengths[p], kind="stable")] for p in pools])
-        batches = [idx[i:i + B] for i in range(0, idx.size, B)]
+            pools = [idx[i : i + chunk] for i in range(0, idx.size, chunk)]
+            idx = np.concatenate(
+                [p[np.argsort(self.lengths[p], kind="stable")] for p in pools]
+            )
+        batches = [idx[i : i + B] for i in range(0, idx.size, B)]
         if self.shuffle and self.bucket:
             batches = [batches[i] for i in g.permutation(len(batches))]
         return batches
@@ -134,13 +186,15 @@ class BucketBatches:
             T = int(lengths.max())
             ids = np.full((T, b.size), self.pad_id, dtype=np.int64)
             for col, i in enumerate(b):
-                ids[:lengths[col], col] = self.sequences[i]
+                ids[: lengths[col], col] = self.sequences[i]
             if self.per_step:
                 first = self.targets[b[0]]
                 dtype = np.result_type(first.dtype, np.min_scalar_type(self.target_pad))
-                target = np.full((T, b.size) + first.shape[1:], self.target_pad, dtype=dtype)
+                target = np.full(
+                    (T, b.size) + first.shape[1:], self.target_pad, dtype=dtype
+                )
                 for col, i in enumerate(b):
-                    target[:lengths[col], col] = self.targets[i]
+                    target[: lengths[col], col] = self.targets[i]
             else:
                 target = self.targets[b]
             yield (ids, lengths), target
@@ -159,13 +213,16 @@ class ArrayBatches:
 
     Yields
     ------
-    (x_batch, y_batch) : x_batch (T, N, F), time-major as the recurrent layers expect, and
+    (x_batch, y_batch) : x_batch (T, N, F), time-major as the recurrent layers expect,
+    and
         y_batch (N, ...)
     """
 
     def __init__(self, x, y, batch_size: int, *, shuffle: bool = True, seed: int = 0):
         if not (isinstance(batch_size, int) and batch_size >= 1):
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+            raise ValueError(
+                f"batch_size must be a positive integer, got {batch_size!r}"
+            )
         if x.ndim != 3:
             raise ValueError(f"x must have shape (n, T, F), got {tuple(x.shape)}")
         if len(y) != len(x):
@@ -181,5 +238,5 @@ class ArrayBatches:
         self.epoch += 1
         idx = g.permutation(len(self.x)) if self.shuffle else np.arange(len(self.x))
         for i in range(0, idx.size, self.batch_size):
-            b = idx[i:i + self.batch_size]
+            b = idx[i : i + self.batch_size]
             yield self.x[b].transpose(1, 0, 2), self.y[b]

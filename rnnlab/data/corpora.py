@@ -1,4 +1,5 @@
 """Text that ships with Python, and splitting a token stream."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +17,9 @@ def load_pydoc_corpus(max_chars: int | None = None) -> str:
     return text if max_chars is None else text[:max_chars]
 
 
-def train_val_split(ids: np.ndarray, val_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+def train_val_split(
+    ids: np.ndarray, val_fraction: float = 0.1
+) -> tuple[np.ndarray, np.ndarray]:
     """Split a token stream into a leading training part and a trailing validation part."""
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")

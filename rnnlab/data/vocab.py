@@ -1,4 +1,5 @@
 """Vocabularies: characters (:class:`CharVocab`) and words with special tokens (:class:`WordVocab`)."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -47,7 +48,10 @@ class CharVocab:
         return len(self.chars)
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, CharVocab) and (self.chars, self.unk) == (other.chars, other.unk)
+        return isinstance(other, CharVocab) and (self.chars, self.unk) == (
+            other.chars,
+            other.unk,
+        )
 
     def __repr__(self) -> str:
         return f"CharVocab({len(self)} chars, unk={self.unk!r})"
@@ -56,7 +60,9 @@ class CharVocab:
         """``text`` as an int64 array of indices, shape (len(text),)."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
-        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(
+            np.int64
+        )
         ids = np.full(codes.shape, -1, dtype=np.int64)
         inside = codes < self._lookup.size
         ids[inside] = self._lookup[codes[inside]]
@@ -64,9 +70,11 @@ class CharVocab:
         if bad.size:
             if self.unk is None:
                 unknown = sorted({text[i] for i in bad})
-                raise ValueError(f"text contains {len(unknown)} character(s) not in the vocabulary, e.g. "
-                                 f"{unknown[:5]!r} first at position {int(bad[0])}; build the vocabulary from "
-                                 f"this text or pass unk='?' to map unknown characters")
+                raise ValueError(
+                    f"text contains {len(unknown)} character(s) not in the vocabulary, e.g. "
+                    f"{unknown[:5]!r} first at position {int(bad[0])}; build the vocabulary from "
+                    f"this text or pass unk='?' to map unknown characters"
+                )
             ids[bad] = self.stoi[self.unk]
         return ids
 
@@ -74,16 +82,18 @@ class CharVocab:
         """The string for a 1-D sequence of indices."""
         ids = np.asarray(backend.to_numpy(ids)).reshape(-1)
         if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
-            raise ValueError(f"ids hold values in [{ids.min()}, {ids.max()}], expected [0, {len(self) - 1}]")
+            raise ValueError(
+                f"ids hold values in [{ids.min()}, {ids.max()}], expected [0, {len(self) - 1}]"
+            )
         return "".join(self.chars[i] for i in ids)
 
 
 class WordVocab:
     """A vocabulary of tokens (words, subwords, tags) with special tokens.
 
-    Index 0 is ``<pad>``, then ``<unk>``, ``<bos>``, ``<eos>`` (those asked for), then the
-    tokens by decreasing count, ties in alphabetical order, so the same corpus always gives
-    the same ids.
+    Index 0 is ``<pad>``, then ``<unk>``, ``<bos>``, ``<eos>`` (those asked for), then
+    the tokens by decreasing count, ties in alphabetical order, so the same corpus
+    always gives the same ids.
 
     Parameters
     ----------
@@ -96,7 +106,9 @@ class WordVocab:
 
     PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 
-    def __init__(self, tokens: Iterable[str], specials: tuple[str, ...] = (PAD, UNK, BOS, EOS)):
+    def __init__(
+        self, tokens: Iterable[str], specials: tuple[str, ...] = (PAD, UNK, BOS, EOS)
+    ):
         self.itos = list(specials)
         seen = set(self.itos)
         if len(seen) != len(self.itos):
@@ -113,29 +125,46 @@ class WordVocab:
         self.stoi = {t: i for i, t in enumerate(self.itos)}
 
     @classmethod
-    def build(cls, texts: Iterable[Iterable[str]], min_count: int = 1, max_size: int | None = None,
-              specials: tuple[str, ...] = (PAD, UNK, BOS, EOS)) -> "WordVocab":
+    def build(
+        cls,
+        texts: Iterable[Iterable[str]],
+        min_count: int = 1,
+        max_size: int | None = None,
+        specials: tuple[str, ...] = (PAD, UNK, BOS, EOS),
+    ) -> "WordVocab":
         """Count the tokens of ``texts`` (an iterable of token lists) and keep those seen at
         least ``min_count`` times, at most ``max_size`` of them (specials included)."""
         if not (isinstance(min_count, int) and min_count >= 1):
             raise ValueError(f"min_count must be a positive integer, got {min_count!r}")
-        if max_size is not None and not (isinstance(max_size, int) and max_size > len(specials)):
-            raise ValueError(f"max_size must be an integer above the {len(specials)} specials, "
-                             f"got {max_size!r}")
+        if max_size is not None and not (
+            isinstance(max_size, int) and max_size > len(specials)
+        ):
+            raise ValueError(
+                f"max_size must be an integer above the {len(specials)} specials, "
+                f"got {max_size!r}"
+            )
         if isinstance(texts, str):
-            raise TypeError("texts must be an iterable of token lists, got one str: split it first")
+            raise TypeError(
+                "texts must be an iterable of token lists, got one str: split it first"
+            )
         counts = Counter(t for text in texts for t in text)
-        kept = sorted((t for t, c in counts.items() if c >= min_count and t not in specials),
-                      key=lambda t: (-counts[t], t))
+        kept = sorted(
+            (t for t, c in counts.items() if c >= min_count and t not in specials),
+            key=lambda t: (-counts[t], t),
+        )
         if max_size is not None:
-            kept = kept[:max_size - len(specials)]
+            kept = kept[: max_size - len(specials)]
         return cls(kept, specials)
 
     def __len__(self) -> int:
         return len(self.itos)
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, WordVocab) and self.itos == other.itos and self.specials == other.specials
+        return (
+            isinstance(other, WordVocab)
+            and self.itos == other.itos
+            and self.specials == other.specials
+        )
 
     def __repr__(self) -> str:
         return f"WordVocab({len(self)} tokens, specials={self.specials})"
@@ -145,7 +174,9 @@ class WordVocab:
 
     def _special_id(self, token: str) -> int:
         if token not in self.stoi:
-            raise ValueError(f"this vocabulary has no {token} token (specials: {self.specials})")
+            raise ValueError(
+                f"this vocabulary has no {token} token (specials: {self.specials})"
+            )
         return self.stoi[token]
 
     @property
@@ -164,20 +195,27 @@ class WordVocab:
     def eos_id(self) -> int:
         return self._special_id(self.EOS)
 
-    def encode(self, tokens: Iterable[str], bos: bool = False, eos: bool = False) -> np.ndarray:
+    def encode(
+        self, tokens: Iterable[str], bos: bool = False, eos: bool = False
+    ) -> np.ndarray:
         """``tokens`` as an int64 array of ids, shape (len,), with ``<bos>``/``<eos>`` added if asked.
 
-        Unknown tokens become ``<unk>``; without it they raise ``ValueError`` naming them.
+        Unknown tokens become ``<unk>``; without it they raise ``ValueError`` naming
+        them.
         """
         if isinstance(tokens, str):
-            raise TypeError("tokens must be a list of tokens, got one str: split it first")
+            raise TypeError(
+                "tokens must be a list of tokens, got one str: split it first"
+            )
         tokens = list(tokens)  # a generator is read once
         unk = self.stoi.get(self.UNK)
         ids = [self.stoi.get(t, unk) for t in tokens]
         if unk is None and None in ids:
             missing = sorted({t for t, i in zip(tokens, ids) if i is None})
-            raise ValueError(f"{len(missing)} token(s) not in the vocabulary, e.g. {missing[:5]!r}, "
-                             f"and it has no {self.UNK} token to map them to")
+            raise ValueError(
+                f"{len(missing)} token(s) not in the vocabulary, e.g. {missing[:5]!r}, "
+                f"and it has no {self.UNK} token to map them to"
+            )
         ids = ([self.bos_id] if bos else []) + ids + ([self.eos_id] if eos else [])
         return np.array(ids, dtype=np.int64)
 
@@ -185,13 +223,18 @@ class WordVocab:
         """The tokens of a 1-D sequence of ids (specials left out unless ``skip_specials=False``)."""
         ids = np.asarray(backend.to_numpy(ids)).reshape(-1)
         if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
-            raise ValueError(f"ids hold values in [{ids.min()}, {ids.max()}], expected [0, {len(self) - 1}]")
+            raise ValueError(
+                f"ids hold values in [{ids.min()}, {ids.max()}], expected [0, {len(self) - 1}]"
+            )
         skip = set(self.specials) if skip_specials else set()
         return [self.itos[i] for i in ids if self.itos[i] not in skip]
 
     def to_dict(self) -> dict:
         """What :meth:`from_dict` needs, JSON-serialisable (for checkpoints)."""
-        return {"tokens": self.itos[len(self.specials):], "specials": list(self.specials)}
+        return {
+            "tokens": self.itos[len(self.specials) :],
+            "specials": list(self.specials),
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "WordVocab":

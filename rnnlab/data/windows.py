@@ -1,18 +1,21 @@
 """Sliding windows over a time series: inputs of ``input_len`` steps and the ``horizon`` steps
 that follow them, for forecasting."""
+
 from __future__ import annotations
 
 import numpy as np
 
 
-def sliding_windows(series, input_len: int, horizon: int = 1, stride: int = 1,
-                    target_columns=None) -> tuple[np.ndarray, np.ndarray]:
+def sliding_windows(
+    series, input_len: int, horizon: int = 1, stride: int = 1, target_columns=None
+) -> tuple[np.ndarray, np.ndarray]:
     r"""Cut ``series`` into (input, target) windows.
 
-    Window :math:`k` starts at step :math:`s = k \cdot \text{stride}`: its input is steps
-    :math:`[s, s + \text{input\_len})` and its target the next ``horizon`` steps. Targets never
-    overlap the input they follow, so a window cannot see its own answer. Split a series into
-    training and test parts *before* cutting windows, or the parts share steps.
+    Window :math:`k` starts at step :math:`s = k \cdot \text{stride}`: its input is
+    steps :math:`[s, s + \text{input\_len})` and its target the next ``horizon`` steps.
+    Targets never overlap the input they follow, so a window cannot see its own answer.
+    Split a series into training and test parts *before* cutting windows, or the parts
+    share steps.
 
     Parameters
     ----------
@@ -36,8 +39,10 @@ def sliding_windows(series, input_len: int, horizon: int = 1, stride: int = 1,
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     n = (a.shape[0] - input_len - horizon) // stride + 1
     if n < 1:
-        raise ValueError(f"series has {a.shape[0]} steps, fewer than input_len + horizon = "
-                         f"{input_len + horizon}")
+        raise ValueError(
+            f"series has {a.shape[0]} steps, fewer than input_len + horizon = "
+            f"{input_len + horizon}"
+        )
     starts = np.arange(n) * stride
     x = a[starts[:, None] + np.arange(input_len)]
     y = a[starts[:, None] + input_len + np.arange(horizon)]

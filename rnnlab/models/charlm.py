@@ -2,6 +2,7 @@
 
 Built and trained in the chapter "A character-level language model".
 """
+
 from __future__ import annotations
 
 import math
@@ -39,34 +40,61 @@ class CharLM(Module):
     Submodules: ``embed`` (when ``embedding_dim`` is set), ``rnn``, ``head``.
     """
 
-    def __init__(self, vocab: CharVocab, hidden_size: int = 128, num_layers: int = 1, cell: str = "rnn",
-                 embedding_dim: int | None = None, dropout: float = 0.0, dtype=np.float32, **rnn_kwargs):
+    def __init__(
+        self,
+        vocab: CharVocab,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        cell: str = "rnn",
+        embedding_dim: int | None = None,
+        dropout: float = 0.0,
+        dtype=np.float32,
+        **rnn_kwargs,
+    ):
         super().__init__()
         if cell not in RECURRENT:
             raise ValueError(f"cell must be one of {sorted(RECURRENT)}, got {cell!r}")
         if rnn_kwargs.get("bidirectional"):
-            raise ValueError("a language model predicts the next character from the past only; "
-                             "bidirectional=True would let it read the answer")
+            raise ValueError(
+                "a language model predicts the next character from the past only; "
+                "bidirectional=True would let it read the answer"
+            )
         self.vocab = vocab
         V = len(vocab)
-        self.config = dict(hidden_size=hidden_size, num_layers=num_layers, cell=cell,
-                           embedding_dim=embedding_dim, dropout=dropout, **rnn_kwargs)
+        self.config = dict(
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            cell=cell,
+            embedding_dim=embedding_dim,
+            dropout=dropout,
+            **rnn_kwargs,
+        )
         if embedding_dim is not None:
             self.embed = Embedding(V, embedding_dim, dtype=dtype)
-        self.rnn = RECURRENT[cell](embedding_dim or V, hidden_size, num_layers=num_layers, dropout=dropout,
-                                   dtype=dtype, **rnn_kwargs)
+        self.rnn = RECURRENT[cell](
+            embedding_dim or V,
+            hidden_size,
+            num_layers=num_layers,
+            dropout=dropout,
+            dtype=dtype,
+            **rnn_kwargs,
+        )
         self.head = Linear(hidden_size, V, dtype=dtype)
 
     def _inputs(self, idx):
         if "embed" in self._modules:
             return self.embed(idx)
         V = len(self.vocab)  # idx was checked by forward
-        return backend.array_module(idx).eye(V, dtype=self.dtype)[idx]  # one-hot rows, shape idx.shape + (V,)
+        return backend.array_module(idx).eye(V, dtype=self.dtype)[
+            idx
+        ]  # one-hot rows, shape idx.shape + (V,)
 
     def forward(self, idx, state=None):
         """idx : int array, shape (T, N) -> (logits, shape (T, N, V); the recurrent state to carry on)."""
         if not hasattr(idx, "ndim") or idx.ndim != 2:
-            raise ValueError(f"idx must be an integer array of shape (T, N), got {getattr(idx, 'shape', type(idx))}")
+            raise ValueError(
+                f"idx must be an integer array of shape (T, N), got {getattr(idx, 'shape', type(idx))}"
+            )
         check_int_array("idx", idx, high=len(self.vocab))
         output, state = self.rnn(self._inputs(idx), state)
         return self.head(output), state
@@ -75,8 +103,9 @@ class CharLM(Module):
         """Backpropagate ``dlogits`` (T, N, V), or None, and optionally a gradient w.r.t. the
         final state, into every parameter's gradient.
 
-        Returns the gradient w.r.t. the initial state (the ids are integers and get none).
-        A training loop that drops it stops the gradient at the batch boundary: truncated BPTT.
+        Returns the gradient w.r.t. the initial state (the ids are integers and get
+        none). A training loop that drops it stops the gradient at the batch boundary:
+        truncated BPTT.
         """
         self.rnn.check_backward(None, d_state)  # before the head consumes its forward
         d_output = None if dlogits is None else self.head.backward(dlogits)
@@ -85,15 +114,22 @@ class CharLM(Module):
             self.embed.backward(dx)
         return d_state0
 
-    def sample(self, prime: str, length: int, temperature: float = 1.0, top_k: int | None = None,
-               seed: int | None = None) -> str:
+    def sample(
+        self,
+        prime: str,
+        length: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        seed: int | None = None,
+    ) -> str:
         """Generate ``length`` characters after ``prime``.
 
         Parameters
         ----------
         prime : str, at least one character of the vocabulary
         temperature : float >= 0
-            Divides the logits: below 1 sharpens the distribution, above 1 flattens it, 0 is greedy.
+            Divides the logits: below 1 sharpens the distribution, above 1 flattens it,
+            0 is greedy.
         top_k : int, optional
             Sample only among the ``top_k`` most likely characters.
         seed : int, optional
@@ -102,13 +138,18 @@ class CharLM(Module):
         V = len(self.vocab)
         if not prime:
             raise ValueError("prime must hold at least one character")
-        if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 0:
+        if (
+            isinstance(length, bool)
+            or not isinstance(length, (int, np.integer))
+            or length < 0
+        ):
             raise ValueError(f"length must be a non-negative integer, got {length!r}")
         if not (math.isfinite(temperature) and temperature >= 0):
             raise ValueError(f"temperature must be finite and >= 0, got {temperature}")
         if top_k is not None and not 1 <= top_k <= V:
             raise ValueError(f"top_k must be in [1, {V}], got {top_k}")
-        # without a seed, rnnlab's global generator: rnnlab.seed(...) makes samples repeatable
+        # without a seed, rnnlab's global generator: rnnlab.seed(...) makes samples
+        # repeatable
         g = backend.rng() if seed is None else np.random.default_rng(seed)
         was_training = self.training
         self.eval()
@@ -134,16 +175,23 @@ class CharLM(Module):
                     z[z < np.partition(z, -top_k)[-top_k]] = -np.inf
                 nxt = int(g.choice(V, p=softmax(z)))
             out.append(nxt)
-            logits, state = self.forward(backend.to_device(np.array([[nxt]]), self.device), state)
+            logits, state = self.forward(
+                backend.to_device(np.array([[nxt]]), self.device), state
+            )
         return out
 
     # --- checkpoints: the vocabulary travels with the configuration -------
     def checkpoint_config(self) -> dict:
-        return {"vocab": {"chars": self.vocab.chars, "unk": self.vocab.unk}, **self.config}
+        return {
+            "vocab": {"chars": self.vocab.chars, "unk": self.vocab.unk},
+            **self.config,
+        }
 
     def check_checkpoint_config(self, config: dict, path) -> None:
         if config.get("vocab") != self.checkpoint_config()["vocab"]:
-            raise ValueError(f"{path}: the checkpoint's vocabulary differs from this model's vocabulary")
+            raise ValueError(
+                f"{path}: the checkpoint's vocabulary differs from this model's vocabulary"
+            )
         super().check_checkpoint_config(config, path)
 
     @classmethod
@@ -154,4 +202,3 @@ class CharLM(Module):
 
     def extra_repr(self):
         return f"vocab={len(self.vocab)}"
-

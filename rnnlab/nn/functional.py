@@ -2,6 +2,7 @@
 
 Each takes its array module from its input, so it runs wherever the data is.
 """
+
 from __future__ import annotations
 
 from ..backend import array_module
@@ -51,7 +52,9 @@ def activation(name: str):
     try:
         return _ACTIVATIONS[name]
     except KeyError:
-        raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {name!r}") from None
+        raise ValueError(
+            f"nonlinearity must be 'tanh' or 'relu', got {name!r}"
+        ) from None
 
 
 def _dtanh(h, out=None):

@@ -7,14 +7,16 @@ for the experiments of the gradient-flow chapters:
 * :func:`orthogonal_`: each gate's block of :math:`W_{hh}` a random orthogonal matrix
   (Saxe et al. 2014), so that the linear part of the recurrence neither grows
   nor shrinks a state;
-* :func:`identity_`: :math:`W_{hh} = gI` and zero bias, the IRNN of Le et al. (2015), meant
-  for ReLU RNNs;
+* :func:`identity_`: :math:`W_{hh} = gI` and zero bias, the IRNN of Le et al. (2015),
+  meant for ReLU RNNs;
 * :func:`forget_bias_`: the LSTM's forget-gate bias set to a positive value (Gers et al.
-  2000; Jozefowicz et al. 2015), so that the cell state is kept by default early in training;
+  2000; Jozefowicz et al. 2015), so that the cell state is kept by default early in
+  training;
 * :func:`uniform_`: back to the default.
 
 Each draws from rnnlab's seeded generator (:func:`rnnlab.seed`) and returns the module.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,7 +29,9 @@ def _layers(module):
     from .recurrent.base import RecurrentBase
 
     if not isinstance(module, RecurrentBase):
-        raise TypeError(f"expected an rnnlab RNN, LSTM or GRU, got {type(module).__name__}")
+        raise TypeError(
+            f"expected an rnnlab RNN, LSTM or GRU, got {type(module).__name__}"
+        )
     return module.layer_keys
 
 
@@ -48,7 +52,11 @@ def orthogonal_(module, gain: float = 1.0):
     layers = _layers(module)
     H, G = module.hidden_size, module.gates
     for l in layers:
-        _set(module, f"W_hh_{l}", np.concatenate([gain * random_orthogonal(H) for _ in range(G)]))
+        _set(
+            module,
+            f"W_hh_{l}",
+            np.concatenate([gain * random_orthogonal(H) for _ in range(G)]),
+        )
     return module
 
 
@@ -67,18 +75,21 @@ def identity_(module, gain: float = 1.0):
 def forget_bias_(module, value: float = 1.0):
     """Set the forget-gate block of each LSTM layer's bias ``b_h`` to ``value``.
 
-    (In PyTorch's two-vector form that is ``bias_ih + bias_hh`` summing to ``value`` on those rows.)
+    (In PyTorch's two-vector form that is ``bias_ih + bias_hh`` summing to ``value`` on
+    those rows.)
     """
     from .recurrent.lstm import LSTM
 
     if not isinstance(module, LSTM):
-        raise TypeError(f"forget_bias_ applies to rnnlab.LSTM, got {type(module).__name__}")
+        raise TypeError(
+            f"forget_bias_ applies to rnnlab.LSTM, got {type(module).__name__}"
+        )
     if not module.bias:
         raise ValueError("this LSTM has no bias (bias=False)")
     H = module.hidden_size
     for l in _layers(module):
         b = backend.to_numpy(module.params[f"b_h_{l}"]).copy()
-        b[H:2 * H] = value
+        b[H : 2 * H] = value
         _set(module, f"b_h_{l}", b)
     return module
 

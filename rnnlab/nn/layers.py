@@ -1,4 +1,5 @@
 """Feed-forward building blocks: ``Linear``, ``Embedding`` and ``Dropout``."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,7 +25,9 @@ class Linear(Module):
     params["b"] : array, shape (out_features,)
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=np.float32):
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, dtype=np.float32
+    ):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         k = 1.0 / np.sqrt(in_features)
@@ -36,8 +39,14 @@ class Linear(Module):
     def forward(self, x):
         """x : array, shape (..., in_features) -> y : array, shape (..., out_features)."""
         W = self.params["W"]
-        check_float_array("x", x, ndim=None, like=W, last=self.in_features,
-                          shape_desc="(..., in_features)")
+        check_float_array(
+            "x",
+            x,
+            ndim=None,
+            like=W,
+            last=self.in_features,
+            shape_desc="(..., in_features)",
+        )
         self.save_for_backward(x)
         y = x @ W.T
         if "b" in self.params:
@@ -64,29 +73,44 @@ class Embedding(Module):
 
     Attributes
     ----------
-    params["W"] : array, shape (num_embeddings, embedding_dim), initialised N(0, 1) as in PyTorch.
+    params["W"] : array, shape (num_embeddings, embedding_dim), initialised N(0, 1) as
+    in PyTorch.
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, dtype=np.float32):
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        self.add_param("W", backend.rng().standard_normal((num_embeddings, embedding_dim)).astype(dtype))
+        self.add_param(
+            "W",
+            backend.rng()
+            .standard_normal((num_embeddings, embedding_dim))
+            .astype(dtype),
+        )
 
     def forward(self, idx):
         """idx : int array, any shape (...) -> array, shape (..., embedding_dim)."""
         check_int_array("idx", idx, high=self.num_embeddings)
         W = self.params["W"]
         if backend.device_of(idx) != backend.device_of(W):
-            raise ValueError(f"idx is on {backend.device_of(idx)} but the embedding is on {backend.device_of(W)}")
+            raise ValueError(
+                f"idx is on {backend.device_of(idx)} but the embedding is on {backend.device_of(W)}"
+            )
         self.save_for_backward(idx)
         return W[idx]
 
     def backward(self, dout):
         """Scatter-add ``dout`` into the rows used; repeated indices accumulate. Returns None (indices have no gradient)."""
         idx = self.saved(pop=False)
-        check_shape("dout", dout, tuple(idx.shape) + (self.embedding_dim,), like=self.params["W"])
+        check_shape(
+            "dout",
+            dout,
+            tuple(idx.shape) + (self.embedding_dim,),
+            like=self.params["W"],
+        )
         self.saved()
-        backend.scatter_add(self.grads["W"], idx.reshape(-1), dout.reshape(-1, self.embedding_dim))
+        backend.scatter_add(
+            self.grads["W"], idx.reshape(-1), dout.reshape(-1, self.embedding_dim)
+        )
         return None
 
     def extra_repr(self):

@@ -1,9 +1,11 @@
 """Pooling over time: one vector per sequence from a padded batch of sequences (many-to-one).
 
-A classifier over sentences reads a recurrent layer's outputs ``(T, N, F)`` and needs one
-``(N, F)`` vector per sentence. With padding, only each sequence's real steps may count:
-the last *real* step, not step ``T``; the mean over ``lengths[n]`` steps, not ``T``.
+A classifier over sentences reads a recurrent layer's outputs ``(T, N, F)`` and needs
+one ``(N, F)`` vector per sentence. With padding, only each sequence's real steps may
+count: the last *real* step, not step ``T``; the mean over ``lengths[n]`` steps, not
+``T``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,10 +26,11 @@ class SequencePool(Module):
         \text{mean}_n = \frac{1}{L_n} \sum_{t=1}^{L_n} x_{t, n}, \qquad
         \text{max}_{n,f} = \max_{t \le L_n} x_{t, n, f}
 
-    with :math:`L_n` the length of sequence :math:`n` (:math:`T` without ``lengths``). The
-    gradient of ``'max'`` goes to the first step holding the maximum, as ``torch.max`` does.
-    For a bidirectional layer, ``'last'`` reads the reverse direction after only one step:
-    pool its final state ``h_n`` instead, or use ``'mean'``/``'max'``.
+    with :math:`L_n` the length of sequence :math:`n` (:math:`T` without ``lengths``).
+    The gradient of ``'max'`` goes to the first step holding the maximum, as
+    ``torch.max`` does. For a bidirectional layer, ``'last'`` reads the reverse
+    direction after only one step: pool its final state ``h_n`` instead, or use
+    ``'mean'``/``'max'``.
 
     Parameters
     ----------
@@ -51,7 +54,9 @@ class SequencePool(Module):
         xp = array_module(x)
         x = x.transpose(1, 0, 2) if self.batch_first else x
         T, N, _ = x.shape
-        packing = Packing(np.full(N, T) if lengths is None else lengths, T, N, xp, x.dtype)
+        packing = Packing(
+            np.full(N, T) if lengths is None else lengths, T, N, xp, x.dtype
+        )
         active = packing.active  # (T, N, 1): 1 on real steps, 0 on padding
         L = xp.asarray(packing.lengths)
         if self.mode == "last":
@@ -61,7 +66,9 @@ class SequencePool(Module):
             at = None
             y = (x * active).sum(axis=0) / L[:, None].astype(x.dtype)
         else:  # max over real steps; padding can never win
-            at = xp.where(active > 0, x, -xp.inf).argmax(axis=0)  # (N, F), first maximum
+            at = xp.where(active > 0, x, -xp.inf).argmax(
+                axis=0
+            )  # (N, F), first maximum
             y = x[(at,) + _rows_cols(xp, *at.shape)]
         self.save_for_backward((x.shape, at, L, active))
         return y
@@ -84,7 +91,9 @@ class SequencePool(Module):
         return dx.transpose(1, 0, 2) if self.batch_first else dx
 
     def extra_repr(self):
-        return f"mode={self.mode!r}" + (", batch_first=True" if self.batch_first else "")
+        return f"mode={self.mode!r}" + (
+            ", batch_first=True" if self.batch_first else ""
+        )
 
 
 def _rows_cols(xp, N: int, F: int):

@@ -1,10 +1,12 @@
 """Variable-length batches: padding, masks, and the time reversal used by bidirectional layers.
 
 A batch of sequences of different lengths is stored padded to the longest, time-major
-``(T, N, ...)``, with a ``lengths`` vector of shape (N,). Recurrent layers given ``lengths``
-behave like PyTorch's on a ``pack_padded_sequence``: past a sequence's end its state is frozen
-and its outputs are zero; the reverse direction reads each sequence's valid part backwards.
+``(T, N, ...)``, with a ``lengths`` vector of shape (N,). Recurrent layers given
+``lengths`` behave like PyTorch's on a ``pack_padded_sequence``: past a sequence's end
+its state is frozen and its outputs are zero; the reverse direction reads each
+sequence's valid part backwards.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,12 +20,16 @@ def check_lengths(lengths, T: int, N: int) -> np.ndarray:
         lengths = backend.to_numpy(lengths)
     lengths = np.asarray(lengths)
     if lengths.shape != (N,):
-        raise ValueError(f"lengths has shape {lengths.shape}, expected ({N},): one length per sequence")
+        raise ValueError(
+            f"lengths has shape {lengths.shape}, expected ({N},): one length per sequence"
+        )
     if lengths.size and not np.issubdtype(lengths.dtype, np.integer):
         raise TypeError(f"lengths must hold integers, got dtype {lengths.dtype}")
     if lengths.min() < 1 or lengths.max() > T:
-        raise ValueError(f"lengths must lie in [1, {T}] (T = {T} steps), got values in "
-                         f"[{lengths.min()}, {lengths.max()}]")
+        raise ValueError(
+            f"lengths must lie in [1, {T}] (T = {T} steps), got values in "
+            f"[{lengths.min()}, {lengths.max()}]"
+        )
     return lengths.astype(np.int64)
 
 
@@ -51,12 +57,18 @@ def pad_sequences(seqs, padding_value=0, batch_first: bool = False):
     tail = seqs[0].shape[1:]
     for i, s in enumerate(seqs):
         if s.ndim < 1 or s.shape[0] == 0:
-            raise ValueError(f"seqs[{i}] is empty (shape {s.shape}); every sequence needs at least one step")
+            raise ValueError(
+                f"seqs[{i}] is empty (shape {s.shape}); every sequence needs at least one step"
+            )
         if s.shape[1:] != tail:
-            raise ValueError(f"seqs[{i}] has shape {s.shape}: its trailing shape {s.shape[1:]} differs from "
-                             f"seqs[0]'s {tail}")
+            raise ValueError(
+                f"seqs[{i}] has shape {s.shape}: its trailing shape {s.shape[1:]} differs from "
+                f"seqs[0]'s {tail}"
+            )
     lengths = np.array([s.shape[0] for s in seqs], dtype=np.int64)
-    out = xp.full((int(lengths.max()), len(seqs)) + tail, padding_value, dtype=seqs[0].dtype)
+    out = xp.full(
+        (int(lengths.max()), len(seqs)) + tail, padding_value, dtype=seqs[0].dtype
+    )
     for n, s in enumerate(seqs):
         out[: s.shape[0], n] = s
     return (out.swapaxes(0, 1) if batch_first else out), lengths
@@ -71,8 +83,8 @@ class Packing:
     frozen : bool array, shape (T, N, 1): True where step ``t`` is past sequence ``n``'s end
     active : array of the layer's dtype, shape (T, N, 1): 1 on real steps, 0 on padding
     reverse_index : int array, shape (T, N): ``L_n - 1 - t`` on real steps, ``t`` on padding, so that
-        ``a[reverse_index, arange(N)]`` reverses each sequence's real part and leaves padding in place
-        (applying it twice is the identity).
+        ``a[reverse_index, arange(N)]`` reverses each sequence's real part and leaves
+        padding in place (applying it twice is the identity).
     """
 
     def __init__(self, lengths, T: int, N: int, xp, dtype):
@@ -81,7 +93,9 @@ class Packing:
         real = t < self.lengths[None, :]
         self.frozen = xp.asarray(~real[:, :, None])
         self.active = xp.asarray(real[:, :, None].astype(dtype))
-        self.reverse_index = xp.asarray(np.where(real, self.lengths[None, :] - 1 - t, t))
+        self.reverse_index = xp.asarray(
+            np.where(real, self.lengths[None, :] - 1 - t, t)
+        )
         self.columns = xp.arange(N)[None, :]
 
     def reverse(self, a):
@@ -112,7 +126,8 @@ def hold_grads(frozen_t, step_grads, state_grads, carried) -> None:
     step_grads : tuple of arrays, shape (N, ...): the step's pre-activation gradients,
         zeroed where ``frozen_t``
     state_grads : tuple of arrays, shape (N, H): the state gradients after the step
-        (:math:`\partial L/\partial h_{t-1}`, ...), reset to ``carried`` where ``frozen_t``
+        (:math:`\partial L/\partial h_{t-1}`, ...), reset to ``carried`` where
+        ``frozen_t``
     carried : tuple of arrays, shape (N, H): the state gradients before the step
     """
     xp = backend.array_module(frozen_t)

@@ -1,8 +1,9 @@
 """What every recurrent module shares: PyTorch's parameter initialisation, the one-step
-cells' machinery (:class:`CellBase`) and the sequence layers' machinery (:class:`RecurrentBase`:
-constructor arguments, input checks, ``batch_first``, stacked layers and directions, padding,
-dropout between layers). Each architecture (:mod:`.rnn`, :mod:`.lstm`, :mod:`.gru`) supplies
-one step and one layer's forward and backward over time.
+cells' machinery (:class:`CellBase`) and the sequence layers' machinery
+(:class:`RecurrentBase`: constructor arguments, input checks, ``batch_first``, stacked
+layers and directions, padding, dropout between layers). Each architecture (:mod:`.rnn`,
+:mod:`.lstm`, :mod:`.gru`) supplies one step and one layer's forward and backward over
+time.
 
 What makes the sequence layers fast:
 
@@ -14,6 +15,7 @@ What makes the sequence layers fast:
 * in the backward pass the weight gradients and the input gradient of all steps
   are one matrix product each, after the loop.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,9 +45,13 @@ class CellBase(Module):
     """
 
     gates = 1
-    tape_warning = 100_000  # one pending forward per time step is what BPTT by hand needs
+    tape_warning = (
+        100_000  # one pending forward per time step is what BPTT by hand needs
+    )
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32):
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32
+    ):
         super().__init__()
         self.input_size, self.hidden_size = input_size, hidden_size
         G, H = self.gates, hidden_size
@@ -57,7 +63,14 @@ class CellBase(Module):
     def _check_step(self, x, states: dict):
         """Check ``x`` (N, input_size) and each named state (N, hidden_size); None becomes zeros."""
         W_hh = self.params["W_hh"]
-        check_float_array("x", x, ndim=2, like=W_hh, last=self.input_size, shape_desc="(N, input_size)")
+        check_float_array(
+            "x",
+            x,
+            ndim=2,
+            like=W_hh,
+            last=self.input_size,
+            shape_desc="(N, input_size)",
+        )
         shape = (x.shape[0], self.hidden_size)
         out = []
         for name, s in states.items():
@@ -78,7 +91,9 @@ class CellBase(Module):
 
     @staticmethod
     def _batch_size(cache) -> int:
-        return cache[0].shape[0]  # every step cache starts with the step's input x (N, D)
+        return cache[0].shape[
+            0
+        ]  # every step cache starts with the step's input x (N, D)
 
     def _add_grads(self, **grads) -> None:
         for k, g in grads.items():
@@ -95,36 +110,56 @@ class RecurrentBase(Module):
 
     A subclass sets ``gates`` (blocks of ``hidden_size`` rows in each weight matrix),
     ``state_names`` (``("h",)``, or ``("h", "c")`` for the LSTM) and implements, for one
-    direction of one layer (parameters named ``{name}_{key}``, e.g. ``W_hh_l1_reverse``):
+    direction of one layer (parameters named ``{name}_{key}``, e.g.
+    ``W_hh_l1_reverse``):
 
-    * ``_layer_forward(key, x, state0, frozen) -> (out, final_state, cache)`` with ``x`` of shape
-      (T, N, in_l), ``out`` (T, N, H), states as tuples of (N, H) arrays, and ``frozen`` the
-      padding mask of :class:`rnnlab.nn.sequences.Packing` or None;
-    * ``_layer_backward(key, dout, d_final, x, cache, record, frozen) -> (dx, d_state0)``, adding the
-      parameter gradients into ``self.grads`` and, when ``record`` is an array, writing
-      :math:`\\partial L/\\partial h_t` of every step into it.
+    * ``_layer_forward(key, x, state0, frozen) -> (out, final_state, cache)`` with ``x``
+      of shape (T, N, in_l), ``out`` (T, N, H), states as tuples of (N, H) arrays, and
+      ``frozen`` the padding mask of :class:`rnnlab.nn.sequences.Packing` or None;
+    * ``_layer_backward(key, dout, d_final, x, cache, record, frozen) -> (dx,
+      d_state0)``, adding the parameter gradients into ``self.grads`` and, when
+      ``record`` is an array, writing :math:`\\partial L/\\partial h_t` of every step
+      into it.
 
     The reverse direction runs the same code on the time-reversed sequence.
 
-    Set ``record_state_grads = True`` on a layer to keep, after each ``backward``, the gradient
-    of the loss w.r.t. every hidden state in ``state_grads``: a list with one (T, N, H) array per
-    layer and direction (index ``layer * num_directions + direction``), time-major, holding
-    :math:`\\partial L/\\partial h_t` (from the output at :math:`t` and from the steps after it).
-    The gradient-flow chapter plots its norms.
+    Set ``record_state_grads = True`` on a layer to keep, after each ``backward``, the
+    gradient of the loss w.r.t. every hidden state in ``state_grads``: a list with one
+    (T, N, H) array per layer and direction (index ``layer * num_directions +
+    direction``), time-major, holding :math:`\\partial L/\\partial h_t` (from the output
+    at :math:`t` and from the steps after it). The gradient-flow chapter plots its
+    norms.
     """
 
     gates = 1
     state_names = ("h",)
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, dtype=np.float32):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        dtype=np.float32,
+    ):
         super().__init__()
-        for name, v in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+        for name, v in (
+            ("input_size", input_size),
+            ("hidden_size", hidden_size),
+            ("num_layers", num_layers),
+        ):
             if int(v) != v or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.input_size, self.hidden_size, self.num_layers = (
+            input_size,
+            hidden_size,
+            num_layers,
+        )
         self.bias, self.batch_first = bias, batch_first
         self.dropout, self.bidirectional = dropout, bool(bidirectional)
         self.num_directions = 2 if bidirectional else 1
@@ -140,15 +175,19 @@ class RecurrentBase(Module):
 
     def _keys(self):
         """``(layer, key)`` for every layer and direction, in PyTorch's order: l0, l0_reverse, l1, ..."""
-        return [(l, f"l{l}" + ("_reverse" if d else "")) for l in range(self.num_layers)
-                for d in range(self.num_directions)]
+        return [
+            (l, f"l{l}" + ("_reverse" if d else ""))
+            for l in range(self.num_layers)
+            for d in range(self.num_directions)
+        ]
 
     @property
     def layer_keys(self) -> list[str]:
         """The parameter-name suffixes of every layer and direction: ``['l0', 'l0_reverse', 'l1', ...]``."""
         return [k for _, k in self._keys()]
 
-    # --- states: one array (h) or a tuple (h, c) of shape (num_layers * num_directions, N, H) ---
+    # --- states: one array (h) or a tuple (h, c) of shape (num_layers * num_directions,
+    # N, H) ---
     def _states_in(self, hx, N, like, prefix=""):
         names = tuple(prefix + n + ("_n" if prefix else "0") for n in self.state_names)
         shape = (self.num_layers * self.num_directions, N, self.hidden_size)
@@ -156,7 +195,9 @@ class RecurrentBase(Module):
             return (None,) * len(names)
         parts = (hx,) if len(names) == 1 else hx
         if not isinstance(parts, tuple) or len(parts) != len(names):
-            raise TypeError(f"expected a tuple ({', '.join(names)}), got {type(hx).__name__}")
+            raise TypeError(
+                f"expected a tuple ({', '.join(names)}), got {type(hx).__name__}"
+            )
         for name, a in zip(names, parts):
             if a is not None:
                 check_shape(name, a, shape, like=like)
@@ -173,20 +214,24 @@ class RecurrentBase(Module):
         x : array, shape (T, N, input_size), or (N, T, input_size) with ``batch_first``
         hx : initial state(s), shape (num_layers * num_directions, N, hidden_size) each, or None for zeros
         lengths : int array, shape (N,), optional
-            The length of each sequence in a padded batch (any order, each in [1, T]). Past its
-            length a sequence's state is frozen and its outputs are zero; the reverse direction
-            reads only the real part. Equal to PyTorch on a ``pack_padded_sequence``.
+            The length of each sequence in a padded batch (any order, each in [1, T]).
+            Past its length a sequence's state is frozen and its outputs are zero; the
+            reverse direction reads only the real part. Equal to PyTorch on a
+            ``pack_padded_sequence``.
 
         Returns
         -------
         output : array, shape (T, N, num_directions * hidden_size) (or batch first): the last layer's
             states, forward direction first
-        final state(s) : shape (num_layers * num_directions, N, hidden_size) each: every layer's and
+        final state(s) : shape (num_layers * num_directions, N, hidden_size) each: every
+        layer's and
             direction's state after its last real step
         """
         W = self.params["W_hh_l0"]
         order = "(N, T, input_size)" if self.batch_first else "(T, N, input_size)"
-        check_float_array("x", x, ndim=3, like=W, last=self.input_size, shape_desc=order)
+        check_float_array(
+            "x", x, ndim=3, like=W, last=self.input_size, shape_desc=order
+        )
         xp = array_module(x)
         if self.batch_first:
             x = x.transpose(1, 0, 2)
@@ -196,7 +241,9 @@ class RecurrentBase(Module):
         frozen = None if packing is None else packing.frozen
         hx = self._states_in(hx, N, W)
         zeros = xp.zeros((N, H), dtype=x.dtype)
-        finals = tuple(xp.empty((len(self._keys()), N, H), dtype=x.dtype) for _ in self.state_names)
+        finals = tuple(
+            xp.empty((len(self._keys()), N, H), dtype=x.dtype) for _ in self.state_names
+        )
         keys = [key for _, key in self._keys()]
         caches, inp, k = [], x, 0
         for l in range(self.num_layers):
@@ -204,7 +251,9 @@ class RecurrentBase(Module):
             for d in range(D):
                 key = keys[k]
                 x_d = inp if d == 0 else reverse_time(inp, packing)
-                out, last, cache = self._layer_forward(key, x_d, tuple(zeros if s is None else s[k] for s in hx), frozen)
+                out, last, cache = self._layer_forward(
+                    key, x_d, tuple(zeros if s is None else s[k] for s in hx), frozen
+                )
                 for f, v in zip(finals, last):
                     f[k] = v
                 outs.append(out if d == 0 else reverse_time(out, packing))
@@ -219,11 +268,12 @@ class RecurrentBase(Module):
                 out = out * mask
             caches.append((inp, dir_caches[0] if D == 1 else tuple(dir_caches), mask))
             inp = out
-        # per layer (input, direction caches, dropout mask), and the padding of the batch
+        # per layer (input, direction caches, dropout mask), and the padding of the
+        # batch
         self.save_for_backward((caches, packing))
         self.packing = packing
-        # A copy: the output may be a view of a buffer the backward pass reads, and a caller
-        # changing it in place must not change the gradients.
+        # A copy: the output may be a view of a buffer the backward pass reads, and a
+        # caller changing it in place must not change the gradients.
         out = (inp.transpose(1, 0, 2) if self.batch_first else inp).copy()
         return out, self._states_out(finals)
 
@@ -231,8 +281,8 @@ class RecurrentBase(Module):
         """Check the arguments of :meth:`backward` against the pending forward without
         consuming it (a model calls this before its other layers consume theirs).
 
-        Returns ``dout`` (T, N, num_directions * hidden_size), time-major, zeros for None,
-        and the final-state gradients as a tuple of arrays or None.
+        Returns ``dout`` (T, N, num_directions * hidden_size), time-major, zeros for
+        None, and the final-state gradients as a tuple of arrays or None.
         """
         caches, _ = self.saved(pop=False)
         T, N = caches[0][0].shape[:2]  # the first layer's input, time-major
@@ -241,8 +291,12 @@ class RecurrentBase(Module):
         if d_output is None:
             dout = array_module(W).zeros((T, N, D * H), dtype=W.dtype)
         else:
-            check_shape("d_output", d_output, (N, T, D * H) if self.batch_first else (T, N, D * H),
-                        like=W)
+            check_shape(
+                "d_output",
+                d_output,
+                (N, T, D * H) if self.batch_first else (T, N, D * H),
+                like=W,
+            )
             dout = d_output.transpose(1, 0, 2) if self.batch_first else d_output
         return dout, self._states_in(d_hx, N, W, prefix="d_")
 
@@ -254,12 +308,14 @@ class RecurrentBase(Module):
         d_output : array, same shape as ``output``, or None when the output was not used
             (a many-to-one model that reads only the final state)
         d_hx : gradient(s) w.r.t. the final state(s), shape (num_layers * num_directions, N, hidden_size)
-            each, or None; for the LSTM a tuple ``(d_h_n, d_c_n)`` in which either may be None
+            each, or None; for the LSTM a tuple ``(d_h_n, d_c_n)`` in which either may
+            be None
 
         Returns
         -------
         dx : array, same shape as ``x`` (zero on padding)
-        gradient(s) w.r.t. the initial state(s), shape (num_layers * num_directions, N, hidden_size) each
+        gradient(s) w.r.t. the initial state(s), shape (num_layers * num_directions, N,
+        hidden_size) each
 
         Parameter gradients are *added* to ``self.grads``.
         """
@@ -271,7 +327,9 @@ class RecurrentBase(Module):
         frozen = None if packing is None else packing.frozen
         keys = [key for _, key in self._keys()]
         K = len(keys)
-        d_state0 = tuple(xp.empty((K, N, H), dtype=dout.dtype) for _ in self.state_names)
+        d_state0 = tuple(
+            xp.empty((K, N, H), dtype=dout.dtype) for _ in self.state_names
+        )
         records = [None] * K
         for l in range(self.num_layers - 1, -1, -1):
             inp, cache, _ = caches[l]
@@ -281,13 +339,27 @@ class RecurrentBase(Module):
             for d in range(D):
                 k = l * D + d
                 key = keys[k]
-                dout_d = dout if D == 1 else dout[..., d * H:(d + 1) * H]
+                dout_d = dout if D == 1 else dout[..., d * H : (d + 1) * H]
                 x_d = inp
                 if d == 1:
-                    dout_d, x_d = reverse_time(dout_d, packing), reverse_time(inp, packing)
-                record = xp.empty((T, N, H), dtype=dout.dtype) if self.record_state_grads else None
-                dx_d, d0 = self._layer_backward(key, dout_d, tuple(None if s is None else s[k] for s in d_final),
-                                                x_d, cache if D == 1 else cache[d], record, frozen)
+                    dout_d, x_d = (
+                        reverse_time(dout_d, packing),
+                        reverse_time(inp, packing),
+                    )
+                record = (
+                    xp.empty((T, N, H), dtype=dout.dtype)
+                    if self.record_state_grads
+                    else None
+                )
+                dx_d, d0 = self._layer_backward(
+                    key,
+                    dout_d,
+                    tuple(None if s is None else s[k] for s in d_final),
+                    x_d,
+                    cache if D == 1 else cache[d],
+                    record,
+                    frozen,
+                )
                 if d == 1:
                     dx_d = reverse_time(dx_d, packing)
                     record = None if record is None else reverse_time(record, packing)
@@ -296,10 +368,14 @@ class RecurrentBase(Module):
                     a[k] = v
                 dx = dx_d if dx is None else dx + dx_d
             if l > 0 and caches[l - 1][2] is not None:
-                dx *= caches[l - 1][2]  # through the dropout mask on the layer below's output
+                dx *= caches[l - 1][
+                    2
+                ]  # through the dropout mask on the layer below's output
             dout = dx
         self.state_grads = records if self.record_state_grads else None
-        return (dout.transpose(1, 0, 2) if self.batch_first else dout), self._states_out(d_state0)
+        return (
+            dout.transpose(1, 0, 2) if self.batch_first else dout
+        ), self._states_out(d_state0)
 
     def _add_grads(self, key: str, dW_xh, dW_hh, db_h) -> None:
         g = self.grads

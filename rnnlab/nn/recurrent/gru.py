@@ -7,6 +7,7 @@ As for the LSTM, the elementwise maths of a step lives in
 :func:`gru_pointwise_forward` / :func:`gru_pointwise_backward`, shared by the step
 functions and the sequence layer.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +23,8 @@ def gru_pointwise_forward(zx, zh, h_prev, h, hn, b_hn=None):
     r"""The elementwise part of a GRU step, in place (one fused kernel on the GPU).
 
     .. math::
-        r = \sigma(z^x_r + z^h_r),\quad u = \sigma(z^x_u + z^h_u),\quad
-        n = \tanh(z^x_n + r \odot (z^h_n + b_{hn})),\quad h_t = (1 - u) \odot n + u \odot h_{t-1}
+        r = \sigma(z^x_r + z^h_r),\quad u = \sigma(z^x_u + z^h_u),\quad n = \tanh(z^x_n
+        + r \odot (z^h_n + b_{hn})),\quad h_t = (1 - u) \odot n + u \odot h_{t-1}
 
     (:math:`u` is PyTorch's update gate :math:`z`.)
 
@@ -47,13 +48,13 @@ def gru_pointwise_forward(zx, zh, h_prev, h, hn, b_hn=None):
             launch(kernels.GRU_FORWARD_BIAS, zh, b_hn, h_prev, H, zx, h, hn)
         return
     if b_hn is None:
-        hn[...] = zh[:, 2 * H:]
+        hn[...] = zh[:, 2 * H :]
     else:
-        xp.add(zh[:, 2 * H:], b_hn, out=hn)
-    ru = zx[:, :2 * H]
-    ru += zh[:, :2 * H]
+        xp.add(zh[:, 2 * H :], b_hn, out=hn)
+    ru = zx[:, : 2 * H]
+    ru += zh[:, : 2 * H]
     sigmoid(ru, out=ru)
-    r, u, n = zx[:, :H], zx[:, H:2 * H], zx[:, 2 * H:]
+    r, u, n = zx[:, :H], zx[:, H : 2 * H], zx[:, 2 * H :]
     n += r * hn
     xp.tanh(n, out=n)
     xp.subtract(h_prev, n, out=h)  # h = n + u * (h_prev - n)
@@ -67,14 +68,16 @@ def gru_pointwise_backward(dh, gates, hn, h_prev, dzx, dzh, dout=None):
     Parameters
     ----------
     dh : array, shape (N, H), total gradient w.r.t. :math:`h_t`; overwritten with the part of
-        :math:`\partial L/\partial h_{t-1}` that bypasses the matrix product (:math:`dh \odot u`).
+        :math:`\partial L/\partial h_{t-1}` that bypasses the matrix product (:math:`dh
+        \odot u`).
     gates : array, shape (N, 3H), ``[r, u, n]``
     hn : array, shape (N, H), :math:`W_{hn} h_{t-1} + b_{hn}`
     h_prev : array, shape (N, H)
     dzx, dzh : arrays, shape (N, 3H), written: gradients w.r.t. the input and recurrent projections
         (they differ only in the n block: :math:`dz^h_n = r \odot dz^x_n`).
     dout : array, shape (N, H), optional
-        Added into ``dh`` first (the sequence layer's output gradient; inside the kernel on the GPU).
+        Added into ``dh`` first (the sequence layer's output gradient; inside the kernel
+        on the GPU).
     """
     H = dh.shape[-1]
     if fused(dh):
@@ -85,13 +88,13 @@ def gru_pointwise_backward(dh, gates, hn, h_prev, dzx, dzh, dout=None):
         return
     if dout is not None:
         dh += dout
-    r, u, n = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
-    dn = dzx[:, 2 * H:]
+    r, u, n = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
+    dn = dzx[:, 2 * H :]
     dn[...] = dh * (1 - u) * (1 - n * n)  # d(pre-activation of n)
     dzx[:, :H] = dn * hn * r * (1 - r)  # d z_r
-    dzx[:, H:2 * H] = dh * (h_prev - n) * u * (1 - u)  # d z_u
-    dzh[:, :2 * H] = dzx[:, :2 * H]
-    dzh[:, 2 * H:] = dn * r
+    dzx[:, H : 2 * H] = dh * (h_prev - n) * u * (1 - u)  # d z_u
+    dzh[:, : 2 * H] = dzx[:, : 2 * H]
+    dzh[:, 2 * H :] = dn * r
     dh *= u
 
 
@@ -120,7 +123,7 @@ def gru_step_backward(dh, cache):
     H = dh.shape[-1]
     dh += dzh @ W_hh
     db_h = dzx.sum(axis=0) if has_b_h else None
-    db_hn = dzh[:, 2 * H:].sum(axis=0) if has_b_hn else None
+    db_hn = dzh[:, 2 * H :].sum(axis=0) if has_b_hn else None
     return dzx @ W_xh, dh, dzx.T @ x, dzh.T @ h_prev, db_h, db_hn
 
 
@@ -151,7 +154,9 @@ def gru_layer_forward(x, h0, W_xh, W_hh, b_h, b_hn, frozen=None):
     return hs, gates, hns
 
 
-def gru_layer_backward(dout, dh_n, x, hs, gates, hns, W_xh, W_hh, record=None, frozen=None):
+def gru_layer_backward(
+    dout, dh_n, x, hs, gates, hns, W_xh, W_hh, record=None, frozen=None
+):
     """BPTT through one GRU layer. Returns ``dx, dh0, dW_xh, dW_hh, db_h, db_hn``; ``record`` as in
     :func:`rnnlab.nn.recurrent.rnn.rnn_layer_backward`."""
     xp = array_module(dout)
@@ -161,7 +166,9 @@ def gru_layer_backward(dout, dh_n, x, hs, gates, hns, W_xh, W_hh, record=None, f
     tmp = xp.empty((N, H), dtype=dout.dtype)
     for t in range(T - 1, -1, -1):
         carried = None if frozen is None else (dh.copy(),)
-        dout_t = dout[t]  # added inside the pointwise step, unless dL/dh_t itself is needed here
+        dout_t = dout[
+            t
+        ]  # added inside the pointwise step, unless dL/dh_t itself is needed here
         if record is not None:
             dh += dout_t
             dout_t = None
@@ -175,7 +182,7 @@ def gru_layer_backward(dout, dh_n, x, hs, gates, hns, W_xh, W_hh, record=None, f
     dW_xh = dx2.T @ x.reshape(T * N, -1)
     dW_hh = dh2.T @ hs[:-1].reshape(T * N, H)
     dx = (dx2 @ W_xh).reshape(x.shape)
-    return dx, dh, dW_xh, dW_hh, dx2.sum(axis=0), dh2[:, 2 * H:].sum(axis=0)
+    return dx, dh, dW_xh, dW_hh, dx2.sum(axis=0), dh2[:, 2 * H :].sum(axis=0)
 
 
 class GRUCell(CellBase):
@@ -188,7 +195,9 @@ class GRUCell(CellBase):
 
     gates = 3
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32):
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, dtype=np.float32
+    ):
         super().__init__(input_size, hidden_size, bias, dtype)
         if bias:
             self.add_param("b_hn", init_uniform((hidden_size,), hidden_size, dtype))
@@ -197,7 +206,9 @@ class GRUCell(CellBase):
         """x : (N, input_size), h : (N, hidden_size) or None for zeros -> h_next : (N, hidden_size)."""
         (h,) = self._check_step(x, {"h": h})
         p = self.params
-        h_next, cache = gru_step_forward(x, h, p["W_xh"], p["W_hh"], p.get("b_h"), p.get("b_hn"))
+        h_next, cache = gru_step_forward(
+            x, h, p["W_xh"], p["W_hh"], p.get("b_h"), p.get("b_hn")
+        )
         self.save_for_backward(cache)
         return h_next
 
@@ -219,14 +230,15 @@ class GRU(RecurrentBase):
         h_t &= (1 - u_t) \odot n_t + u_t \odot h_{t-1}
         \end{aligned}
 
-    Derived in the chapter "Gated recurrent units". ``forward(x, h0=None) -> (output, h_n)``,
-    ``backward(d_output, d_h_n=None) -> (dx, dh0)``.
+    Derived in the chapter "Gated recurrent units". ``forward(x, h0=None) -> (output,
+    h_n)``, ``backward(d_output, d_h_n=None) -> (dx, dh0)``.
 
     Attributes
     ----------
     params : per layer ``W_xh_l{l}`` (3H, in_l), ``W_hh_l{l}`` (3H, H), ``b_h_l{l}`` (3H,), ``b_hn_l{l}`` (H,).
-        ``b_h`` is PyTorch's ``bias_ih`` plus the r and z blocks of ``bias_hh``; ``b_hn`` is the n block
-        of ``bias_hh``, which cannot be merged because the reset gate multiplies it.
+        ``b_h`` is PyTorch's ``bias_ih`` plus the r and z blocks of ``bias_hh``;
+        ``b_hn`` is the n block of ``bias_hh``, which cannot be merged because the reset
+        gate multiplies it.
     """
 
     gates = 3
@@ -240,14 +252,29 @@ class GRU(RecurrentBase):
 
     def _layer_forward(self, key, x, state0, frozen=None):
         p = self.params
-        hs, gates, hns = gru_layer_forward(x, state0[0], p[f"W_xh_{key}"], p[f"W_hh_{key}"], p.get(f"b_h_{key}"),
-                                           p.get(f"b_hn_{key}"), frozen)
+        hs, gates, hns = gru_layer_forward(
+            x,
+            state0[0],
+            p[f"W_xh_{key}"],
+            p[f"W_hh_{key}"],
+            p.get(f"b_h_{key}"),
+            p.get(f"b_hn_{key}"),
+            frozen,
+        )
         return hs[1:], (hs[-1],), (hs, gates, hns)
 
     def _layer_backward(self, key, dout, d_final, x, cache, record=None, frozen=None):
         p = self.params
-        dx, dh0, dW_xh, dW_hh, db_h, db_hn = gru_layer_backward(dout, d_final[0], x, *cache, p[f"W_xh_{key}"],
-                                                                p[f"W_hh_{key}"], record, frozen)
+        dx, dh0, dW_xh, dW_hh, db_h, db_hn = gru_layer_backward(
+            dout,
+            d_final[0],
+            x,
+            *cache,
+            p[f"W_xh_{key}"],
+            p[f"W_hh_{key}"],
+            record,
+            frozen,
+        )
         self._add_grads(key, dW_xh, dW_hh, db_h)
         if self.bias:
             self.grads[f"b_hn_{key}"] += db_hn

@@ -2,8 +2,10 @@
 functions, the one-step cell, the elementwise part of a step, one layer over a sequence,
 and the multi-layer sequence layer :class:`RNN`.
 
-Derived in the chapters "Sequences and the vanilla RNN" and "Backpropagation through time".
+Derived in the chapters "Sequences and the vanilla RNN" and "Backpropagation through
+time".
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -54,8 +56,13 @@ def rnn_step_backward(dh, cache):
     x, h_prev, h, W_xh, W_hh, has_bias, nonlinearity = cache
     _, df = activation(nonlinearity)
     delta = dh * df(h)
-    return (delta @ W_xh, delta @ W_hh, delta.T @ x, delta.T @ h_prev,
-            delta.sum(axis=0) if has_bias else None)
+    return (
+        delta @ W_xh,
+        delta @ W_hh,
+        delta.T @ x,
+        delta.T @ h_prev,
+        delta.sum(axis=0) if has_bias else None,
+    )
 
 
 class RNNCell(CellBase):
@@ -63,16 +70,23 @@ class RNNCell(CellBase):
 
     .. math:: h_t = \phi(W_{xh} x_t + W_{hh} h_{t-1} + b_h)
 
-    ``forward(x, h=None) -> h_next`` and ``backward(dh) -> (dx, dh_prev)``, one step at a
-    time (see :class:`CellBase`). Derived in the chapter "Backpropagation through time".
+    ``forward(x, h=None) -> h_next`` and ``backward(dh) -> (dx, dh_prev)``, one step at
+    a time (see :class:`CellBase`). Derived in the chapter "Backpropagation through
+    time".
 
     Attributes
     ----------
     params : ``W_xh`` (hidden_size, input_size), ``W_hh`` (hidden_size, hidden_size), ``b_h`` (hidden_size,)
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", dtype=np.float32):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        dtype=np.float32,
+    ):
         activation(nonlinearity)  # validate early
         super().__init__(input_size, hidden_size, bias, dtype)
         self.nonlinearity = nonlinearity
@@ -81,9 +95,13 @@ class RNNCell(CellBase):
         """x : (N, input_size), h : (N, hidden_size) or None for zeros -> h_next : (N, hidden_size)."""
         (h,) = self._check_step(x, {"h": h})
         p = self.params
-        h_next, cache = rnn_step_forward(x, h, p["W_xh"], p["W_hh"], p.get("b_h"), self.nonlinearity)
+        h_next, cache = rnn_step_forward(
+            x, h, p["W_xh"], p["W_hh"], p.get("b_h"), self.nonlinearity
+        )
         self.save_for_backward(cache)
-        return h_next.copy()  # the cache holds h_next for phi'; the caller may change its copy
+        return (
+            h_next.copy()
+        )  # the cache holds h_next for phi'; the caller may change its copy
 
     def backward(self, dh):
         """Backward of the most recent un-backpropagated step: returns ``(dx, dh_prev)``."""
@@ -92,7 +110,9 @@ class RNNCell(CellBase):
         return dx, dh_prev
 
     def extra_repr(self):
-        return f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}"
+        return (
+            f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}"
+        )
 
 
 def rnn_pointwise_forward(a, ah, nonlinearity: str) -> None:
@@ -131,8 +151,8 @@ def rnn_layer_forward(x, h0, W_xh, W_hh, b_h, nonlinearity: str, frozen=None):
     h0 : array, shape (N, H)
     W_xh : (H, D), W_hh : (H, H), b_h : (H,) or None
     frozen : bool array, shape (T, N, 1), optional
-        True where step ``t`` is past the end of sequence ``n``: its state is carried unchanged
-        (:class:`rnnlab.nn.sequences.Packing`).
+        True where step ``t`` is past the end of sequence ``n``: its state is carried
+        unchanged (:class:`rnnlab.nn.sequences.Packing`).
 
     Returns
     -------
@@ -157,7 +177,9 @@ def rnn_layer_forward(x, h0, W_xh, W_hh, b_h, nonlinearity: str, frozen=None):
     return hs
 
 
-def rnn_layer_backward(dout, dh_n, x, hs, W_xh, W_hh, nonlinearity: str, record=None, frozen=None):
+def rnn_layer_backward(
+    dout, dh_n, x, hs, W_xh, W_hh, nonlinearity: str, record=None, frozen=None
+):
     """BPTT through one RNN layer.
 
     Parameters
@@ -166,7 +188,8 @@ def rnn_layer_backward(dout, dh_n, x, hs, W_xh, W_hh, nonlinearity: str, record=
     dh_n : array, shape (N, H), or None, gradient w.r.t. the final state
     x, hs : the forward's input and state buffer
     record : array, shape (T, N, H), optional
-        If given, filled with :math:`\\partial L/\\partial h_t` for every step (see ``record_state_grads``).
+        If given, filled with :math:`\\partial L/\\partial h_t` for every step (see
+        ``record_state_grads``).
     frozen : as in :func:`rnn_layer_forward`; frozen steps pass the gradient through unchanged.
 
     Returns
@@ -176,7 +199,9 @@ def rnn_layer_backward(dout, dh_n, x, hs, W_xh, W_hh, nonlinearity: str, record=
     xp = array_module(dout)
     T, N, H = dout.shape
     _, df = activation(nonlinearity)
-    delta = df(hs[1:], out=xp.empty_like(dout))  # phi'(a_t) for all steps; becomes delta_t in place
+    delta = df(
+        hs[1:], out=xp.empty_like(dout)
+    )  # phi'(a_t) for all steps; becomes delta_t in place
     dh = xp.zeros((N, H), dtype=dout.dtype) if dh_n is None else dh_n.copy()
     for t in range(T - 1, -1, -1):  # dh = dL/dh_t from above and from the future
         carried = None if frozen is None else (dh.copy(),)
@@ -199,7 +224,8 @@ class RNN(RecurrentBase):
     .. math:: h_t^{(l)} = \phi\big(W_{xh}^{(l)} h_t^{(l-1)} + W_{hh}^{(l)} h_{t-1}^{(l)} + b_h^{(l)}\big),
               \qquad h_t^{(0)} = x_t
 
-    Derived in the chapters "Sequences and the vanilla RNN" and "Backpropagation through time".
+    Derived in the chapters "Sequences and the vanilla RNN" and "Backpropagation through
+    time".
 
     Parameters
     ----------
@@ -212,39 +238,80 @@ class RNN(RecurrentBase):
     dropout : float, default 0
         Dropout on the outputs of every layer but the last, in training mode only.
     bidirectional : bool, default False
-        Add a second layer reading the sequence backwards; outputs are concatenated (PyTorch's layout).
+        Add a second layer reading the sequence backwards; outputs are concatenated
+        (PyTorch's layout).
     dtype : parameter dtype, float32 by default
 
     Attributes
     ----------
     params : for each layer ``l``: ``W_xh_l{l}`` (hidden_size, in_l), ``W_hh_l{l}`` (hidden_size, hidden_size),
-        ``b_h_l{l}`` (hidden_size,), where ``in_0 = input_size`` and ``in_l = hidden_size`` after.
-        PyTorch keeps two bias vectors (``bias_ih``, ``bias_hh``) whose sum is ``b_h``; see :mod:`rnnlab.interop`.
+        ``b_h_l{l}`` (hidden_size,), where ``in_0 = input_size`` and ``in_l =
+        hidden_size`` after. PyTorch keeps two bias vectors (``bias_ih``, ``bias_hh``)
+        whose sum is ``b_h``; see :mod:`rnnlab.interop`.
 
-    ``forward(x, h0=None) -> (output, h_n)`` and ``backward(d_output, d_h_n=None) -> (dx, dh0)``,
-    with the shapes of :meth:`RecurrentBase.forward` and :meth:`RecurrentBase.backward`.
+    ``forward(x, h0=None) -> (output, h_n)`` and ``backward(d_output, d_h_n=None) ->
+    (dx, dh0)``, with the shapes of :meth:`RecurrentBase.forward` and
+    :meth:`RecurrentBase.backward`.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, dtype=np.float32):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        dtype=np.float32,
+    ):
         activation(nonlinearity)
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, dtype)
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            dtype,
+        )
         self.nonlinearity = nonlinearity
 
     def _layer_forward(self, key, x, state0, frozen=None):
         p = self.params
-        hs = rnn_layer_forward(x, state0[0], p[f"W_xh_{key}"], p[f"W_hh_{key}"], p.get(f"b_h_{key}"),
-                               self.nonlinearity, frozen)
+        hs = rnn_layer_forward(
+            x,
+            state0[0],
+            p[f"W_xh_{key}"],
+            p[f"W_hh_{key}"],
+            p.get(f"b_h_{key}"),
+            self.nonlinearity,
+            frozen,
+        )
         return hs[1:], (hs[-1],), hs
 
     def _layer_backward(self, key, dout, d_final, x, hs, record=None, frozen=None):
         p = self.params
-        dx, dh0, dW_xh, dW_hh, db_h = rnn_layer_backward(dout, d_final[0], x, hs, p[f"W_xh_{key}"], p[f"W_hh_{key}"],
-                                                         self.nonlinearity, record, frozen)
+        dx, dh0, dW_xh, dW_hh, db_h = rnn_layer_backward(
+            dout,
+            d_final[0],
+            x,
+            hs,
+            p[f"W_xh_{key}"],
+            p[f"W_hh_{key}"],
+            self.nonlinearity,
+            record,
+            frozen,
+        )
         self._add_grads(key, dW_xh, dW_hh, db_h)
         return dx, (dh0,)
 
     def extra_repr(self):
         s = super().extra_repr()
-        return s + (f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")
+        return s + (
+            f", nonlinearity={self.nonlinearity!r}"
+            if self.nonlinearity != "tanh"
+            else ""
+        )
