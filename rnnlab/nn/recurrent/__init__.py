@@ -1,6 +1,6 @@
-"""Recurrent layers: one file per architecture (:mod:`.rnn`, :mod:`.lstm`, :mod:`.gru`), each with
-its step functions, its one-step cell and its multi-layer sequence layer, over the shared
-machinery of :mod:`.base`."""
+"""Recurrent layers: one file per architecture (:mod:`.rnn`, :mod:`.lstm`, :mod:`.gru`),
+each with its step functions, its one-step cell and its multi-layer sequence layer, over
+the shared machinery of :mod:`.base`."""
 
 from .base import CellBase, RecurrentBase
 from .gru import GRU, GRUCell

@@ -29,14 +29,14 @@ from ..sequences import Packing, reverse_time
 
 
 def init_uniform(shape, hidden_size: int, dtype):
-    """PyTorch's default for recurrent weights: U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+    """PyTorch's default for recurrent weights: U(-k, k), k = 1/sqrt(hidden_size)."""
     k = 1.0 / np.sqrt(hidden_size)
     return backend.rng().uniform(-k, k, shape).astype(dtype)
 
 
 class CellBase(Module):
-    """What the one-step cells share: parameters ``W_xh`` (G*H, D), ``W_hh`` (G*H, H), ``b_h`` (G*H,),
-    input checks, and a stack of per-step caches.
+    """What the one-step cells share: parameters ``W_xh`` (G*H, D), ``W_hh`` (G*H, H),
+    ``b_h`` (G*H,), input checks, and a stack of per-step caches.
 
     Calling a cell repeatedly saves one step per call on the tape; ``backward`` consumes
     them in reverse order, which is exactly backpropagation through time. Under
@@ -61,7 +61,9 @@ class CellBase(Module):
             self.add_param("b_h", init_uniform((G * H,), H, dtype))
 
     def _check_step(self, x, states: dict):
-        """Check ``x`` (N, input_size) and each named state (N, hidden_size); None becomes zeros."""
+        """Check ``x`` (N, input_size) and each named state (N, hidden_size).
+
+        A state given as None becomes zeros."""
         W_hh = self.params["W_hh"]
         check_float_array(
             "x",
@@ -81,8 +83,10 @@ class CellBase(Module):
         return out
 
     def _pop(self, **upstream):
-        """The saved step of the latest forward not yet backpropagated, after checking the
-        upstream gradients' shapes (None is allowed: an unused output)."""
+        """The saved step of the latest forward not yet backpropagated.
+
+        The upstream gradients' shapes are checked first (None is allowed: an unused
+        output)."""
         shape = (self._batch_size(self.saved(pop=False)), self.hidden_size)
         for name, g in upstream.items():
             if g is not None:
@@ -105,8 +109,8 @@ class CellBase(Module):
 
 
 class RecurrentBase(Module):
-    """Shared machinery of the sequence layers: ``num_layers`` stacked layers, each with one or
-    two directions, over padded or unpadded batches.
+    """Shared machinery of the sequence layers: ``num_layers`` stacked layers, each with
+    one or two directions, over padded or unpadded batches.
 
     A subclass sets ``gates`` (blocks of ``hidden_size`` rows in each weight matrix),
     ``state_names`` (``("h",)``, or ``("h", "c")`` for the LSTM) and implements, for one
@@ -164,7 +168,8 @@ class RecurrentBase(Module):
         self.dropout, self.bidirectional = dropout, bool(bidirectional)
         self.num_directions = 2 if bidirectional else 1
         self.record_state_grads, self.state_grads = False, None
-        self.packing = None  # the padding of the last forward (rnnlab.nn.sequences.Packing), if any
+        # the padding of the last forward (rnnlab.nn.sequences.Packing), if any
+        self.packing = None
         G, H = self.gates, hidden_size
         for l, key in self._keys():
             d_in = input_size if l == 0 else hidden_size * self.num_directions
@@ -174,7 +179,7 @@ class RecurrentBase(Module):
                 self.add_param(f"b_h_{key}", init_uniform((G * H,), H, dtype))
 
     def _keys(self):
-        """``(layer, key)`` for every layer and direction, in PyTorch's order: l0, l0_reverse, l1, ..."""
+        """``(layer, key)`` per layer and direction, in PyTorch's order."""
         return [
             (l, f"l{l}" + ("_reverse" if d else ""))
             for l in range(self.num_layers)
@@ -183,7 +188,7 @@ class RecurrentBase(Module):
 
     @property
     def layer_keys(self) -> list[str]:
-        """The parameter-name suffixes of every layer and direction: ``['l0', 'l0_reverse', 'l1', ...]``."""
+        """Parameter-name suffixes per layer and direction (``l0``, ``l0_reverse``)."""
         return [k for _, k in self._keys()]
 
     # --- states: one array (h) or a tuple (h, c) of shape (num_layers * num_directions,
@@ -207,12 +212,13 @@ class RecurrentBase(Module):
         return states[0] if len(states) == 1 else tuple(states)
 
     def forward(self, x, hx=None, lengths=None):
-        """Run the whole sequence through every layer (and both directions when bidirectional).
+        """Run the sequence through every layer (both directions if bidirectional).
 
         Parameters
         ----------
         x : array, shape (T, N, input_size), or (N, T, input_size) with ``batch_first``
-        hx : initial state(s), shape (num_layers * num_directions, N, hidden_size) each, or None for zeros
+        hx : initial state(s), or None for zeros
+            shape (num_layers * num_directions, N, hidden_size) each
         lengths : int array, shape (N,), optional
             The length of each sequence in a padded batch (any order, each in [1, T]).
             Past its length a sequence's state is frozen and its outputs are zero; the
@@ -221,11 +227,10 @@ class RecurrentBase(Module):
 
         Returns
         -------
-        output : array, shape (T, N, num_directions * hidden_size) (or batch first): the last layer's
-            states, forward direction first
-        final state(s) : shape (num_layers * num_directions, N, hidden_size) each: every
-        layer's and
-            direction's state after its last real step
+        output : array, shape (T, N, num_directions * hidden_size) (or batch first)
+            The last layer's states, forward direction first.
+        final state(s) : shape (num_layers * num_directions, N, hidden_size) each
+            Every layer's and direction's state after its last real step.
         """
         W = self.params["W_hh_l0"]
         order = "(N, T, input_size)" if self.batch_first else "(T, N, input_size)"
@@ -307,9 +312,9 @@ class RecurrentBase(Module):
         ----------
         d_output : array, same shape as ``output``, or None when the output was not used
             (a many-to-one model that reads only the final state)
-        d_hx : gradient(s) w.r.t. the final state(s), shape (num_layers * num_directions, N, hidden_size)
-            each, or None; for the LSTM a tuple ``(d_h_n, d_c_n)`` in which either may
-            be None
+        d_hx : gradient(s) w.r.t. the final state(s), or None
+            shape (num_layers * num_directions, N, hidden_size) each; for the LSTM a
+            tuple ``(d_h_n, d_c_n)`` in which either may be None
 
         Returns
         -------

@@ -36,7 +36,8 @@ def gru_pointwise_forward(zx, zh, h_prev, h, hn, b_hn=None):
         Recurrent projections ``W_hh h_{t-1}``, read only.
     h_prev : array, shape (N, H)
     h : array, shape (N, H), written.
-    hn : array, shape (N, H), written: :math:`W_{hn} h_{t-1} + b_{hn}`, which the backward pass needs.
+    hn : array, shape (N, H), written
+        :math:`W_{hn} h_{t-1} + b_{hn}`, which the backward pass needs.
     b_hn : array, shape (H,), or None
     """
     xp = array_module(zx)
@@ -67,14 +68,16 @@ def gru_pointwise_backward(dh, gates, hn, h_prev, dzx, dzh, dout=None):
 
     Parameters
     ----------
-    dh : array, shape (N, H), total gradient w.r.t. :math:`h_t`; overwritten with the part of
-        :math:`\partial L/\partial h_{t-1}` that bypasses the matrix product (:math:`dh
-        \odot u`).
+    dh : array, shape (N, H)
+        The total gradient w.r.t. :math:`h_t`; overwritten with the part of
+        :math:`\partial L/\partial h_{t-1}` that bypasses the matrix product
+        (:math:`dh \odot u`).
     gates : array, shape (N, 3H), ``[r, u, n]``
     hn : array, shape (N, H), :math:`W_{hn} h_{t-1} + b_{hn}`
     h_prev : array, shape (N, H)
-    dzx, dzh : arrays, shape (N, 3H), written: gradients w.r.t. the input and recurrent projections
-        (they differ only in the n block: :math:`dz^h_n = r \odot dz^x_n`).
+    dzx, dzh : arrays, shape (N, 3H), written
+        Gradients w.r.t. the input and recurrent projections (they differ only in the
+        n block: :math:`dz^h_n = r \odot dz^x_n`).
     dout : array, shape (N, H), optional
         Added into ``dh`` first (the sequence layer's output gradient; inside the kernel
         on the GPU).
@@ -99,7 +102,9 @@ def gru_pointwise_backward(dh, gates, hn, h_prev, dzx, dzh, dout=None):
 
 
 def gru_step_forward(x, h_prev, W_xh, W_hh, b_h=None, b_hn=None):
-    """One GRU step. x : (N, D); h_prev : (N, H); W_xh : (3H, D); W_hh : (3H, H); b_h : (3H,); b_hn : (H,).
+    """One GRU step.
+
+    x (N, D); h_prev (N, H); W_xh (3H, D); W_hh (3H, H); b_h (3H,); b_hn (H,)
 
     Returns ``h`` (N, H) and a cache for :func:`gru_step_backward`.
     """
@@ -114,7 +119,9 @@ def gru_step_forward(x, h_prev, W_xh, W_hh, b_h=None, b_hn=None):
 
 
 def gru_step_backward(dh, cache):
-    """Backward of :func:`gru_step_forward`: ``dx, dh_prev, dW_xh, dW_hh, db_h, db_hn`` (biases None if absent)."""
+    """Backward of :func:`gru_step_forward`.
+
+    Returns ``dx, dh_prev, dW_xh, dW_hh, db_h, db_hn`` (the biases None if absent)."""
     x, h_prev, gates, hn, W_xh, W_hh, has_b_h, has_b_hn = cache
     xp = array_module(dh)
     dzx, dzh = xp.empty_like(gates), xp.empty_like(gates)
@@ -133,7 +140,9 @@ def gru_layer_forward(x, h0, W_xh, W_hh, b_h, b_hn, frozen=None):
 
     Returns
     -------
-    hs : (T + 1, N, H) states; gates : (T, N, 3H) ``[r, u, n]``; hns : (T, N, H) :math:`W_{hn} h_{t-1} + b_{hn}`
+    hs : (T + 1, N, H) states
+    gates : (T, N, 3H) ``[r, u, n]``
+    hns : (T, N, H) :math:`W_{hn} h_{t-1} + b_{hn}`
     """
     xp = array_module(x)
     T, N, D = x.shape
@@ -157,7 +166,9 @@ def gru_layer_forward(x, h0, W_xh, W_hh, b_h, b_hn, frozen=None):
 def gru_layer_backward(
     dout, dh_n, x, hs, gates, hns, W_xh, W_hh, record=None, frozen=None
 ):
-    """BPTT through one GRU layer. Returns ``dx, dh0, dW_xh, dW_hh, db_h, db_hn``; ``record`` as in
+    """BPTT through one GRU layer.
+
+    Returns ``dx, dh0, dW_xh, dW_hh, db_h, db_hn``; ``record`` as in
     :func:`rnnlab.nn.recurrent.rnn.rnn_layer_backward`."""
     xp = array_module(dout)
     T, N, H = dout.shape
@@ -186,11 +197,14 @@ def gru_layer_backward(
 
 
 class GRUCell(CellBase):
-    r"""A GRU cell as a module, like ``torch.nn.GRUCell``: ``forward(x, h) -> h'``, ``backward(dh) -> (dx, dh_prev)``.
+    r"""A GRU cell as a module, like ``torch.nn.GRUCell``.
+
+    ``forward(x, h) -> h'``, ``backward(dh) -> (dx, dh_prev)``.
 
     Attributes
     ----------
-    params : ``W_xh`` (3H, input_size), ``W_hh`` (3H, H) in gate order r, z, n; ``b_h`` (3H,) and ``b_hn`` (H,)
+    params : ``W_xh`` (3H, input_size), ``W_hh`` (3H, H), ``b_h`` (3H,), ``b_hn`` (H,)
+        Row blocks in gate order r, z, n.
     """
 
     gates = 3
@@ -203,7 +217,7 @@ class GRUCell(CellBase):
             self.add_param("b_hn", init_uniform((hidden_size,), hidden_size, dtype))
 
     def forward(self, x, h=None):
-        """x : (N, input_size), h : (N, hidden_size) or None for zeros -> h_next : (N, hidden_size)."""
+        """x (N, input_size), h (N, hidden_size) or None -> h' (N, hidden_size)."""
         (h,) = self._check_step(x, {"h": h})
         p = self.params
         h_next, cache = gru_step_forward(
@@ -213,7 +227,7 @@ class GRUCell(CellBase):
         return h_next
 
     def backward(self, dh):
-        """Backward of the most recent un-backpropagated step: returns ``(dx, dh_prev)``."""
+        """Backward of the latest step not yet backpropagated: ``(dx, dh_prev)``."""
         dx, dh_prev, dW_xh, dW_hh, db_h, db_hn = gru_step_backward(dh, self._pop(dh=dh))
         self._add_grads(W_xh=dW_xh, W_hh=dW_hh, b_h=db_h, b_hn=db_hn)
         return dx, dh_prev
@@ -235,7 +249,8 @@ class GRU(RecurrentBase):
 
     Attributes
     ----------
-    params : per layer ``W_xh_l{l}`` (3H, in_l), ``W_hh_l{l}`` (3H, H), ``b_h_l{l}`` (3H,), ``b_hn_l{l}`` (H,).
+    params : per layer ``W_xh_l{l}`` (3H, in_l), ``W_hh_l{l}`` (3H, H),
+        ``b_h_l{l}`` (3H,), ``b_hn_l{l}`` (H,).
         ``b_h`` is PyTorch's ``bias_ih`` plus the r and z blocks of ``bias_hh``;
         ``b_hn`` is the n block of ``bias_hh``, which cannot be merged because the reset
         gate multiplies it.

@@ -1,4 +1,4 @@
-"""Long short-term memory: one step, the cell module, and the multi-layer sequence layer.
+"""Long short-term memory: one step, the cell module and the multi-layer sequence layer.
 
 Gate order and semantics follow ``torch.nn.LSTM`` (i, f, g, o), so weights map
 one-to-one. The elementwise maths of a step lives in two functions,
@@ -28,7 +28,8 @@ def lstm_pointwise_forward(z, c_prev, c, tanh_c, h, zh=None):
         Pre-activations ``[z_i, z_f, z_g, z_o]``; overwritten with the gates ``[i, f, g,
         o]``.
     c_prev : array, shape (N, H)
-    c, tanh_c, h : arrays, shape (N, H), written: the new cell state, its tanh, the new hidden state.
+    c, tanh_c, h : arrays, shape (N, H), written
+        The new cell state, its tanh, the new hidden state.
     zh : array, shape (N, 4H), optional
         Added to ``z`` first: the sequence layer passes the recurrent product
         :math:`W_{hh} h_{t-1}` here, so that on the GPU the addition happens inside the
@@ -55,7 +56,7 @@ def lstm_pointwise_forward(z, c_prev, c, tanh_c, h, zh=None):
 
 
 def lstm_pointwise_backward(dh, dc, gates, c_prev, tanh_c, dz, dout=None):
-    r"""Backward of :func:`lstm_pointwise_forward`, in place (one fused kernel on the GPU).
+    r"""Backward of :func:`lstm_pointwise_forward`, in place (fused on the GPU).
 
     Parameters
     ----------
@@ -97,11 +98,14 @@ def lstm_pointwise_backward(dh, dc, gates, c_prev, tanh_c, dz, dout=None):
 
 
 def lstm_step_forward(x, h_prev, c_prev, W_xh, W_hh, b_h=None):
-    r"""One LSTM step: :math:`z = W_{xh} x_t + W_{hh} h_{t-1} + b_h`, then :func:`lstm_pointwise_forward`.
+    r"""One LSTM step: :math:`z = W_{xh} x_t + W_{hh} h_{t-1} + b_h`, then the gates.
+
+    The elementwise part is :func:`lstm_pointwise_forward`.
 
     Parameters
     ----------
-    x : (N, D); h_prev, c_prev : (N, H); W_xh : (4H, D); W_hh : (4H, H); b_h : (4H,) or None
+    x : (N, D); h_prev, c_prev : (N, H); W_xh : (4H, D); W_hh : (4H, H)
+    b_h : (4H,) or None
 
     Returns
     -------
@@ -122,7 +126,8 @@ def lstm_step_backward(dh, dc, cache):
 
     Returns
     -------
-    dx : (N, D), dh_prev : (N, H), dc_prev : (N, H), dW_xh : (4H, D), dW_hh : (4H, H), db_h : (4H,) or None
+    dx : (N, D), dh_prev : (N, H), dc_prev : (N, H)
+    dW_xh : (4H, D), dW_hh : (4H, H), db_h : (4H,) or None
     """
     x, h_prev, c_prev, gates, tanh_c, W_xh, W_hh, has_bias = cache
     dz = array_module(dh).empty_like(gates)
@@ -177,7 +182,9 @@ def lstm_layer_forward(x, h0, c0, W_xh, W_hh, b_h, frozen=None):
 def lstm_layer_backward(
     dout, dh_n, dc_n, x, hs, cs, gates, tanh_cs, W_xh, W_hh, record=None, frozen=None
 ):
-    """BPTT through one LSTM layer. Returns ``dx, dh0, dc0, dW_xh, dW_hh, db_h``; ``record`` as in
+    """BPTT through one LSTM layer.
+
+    Returns ``dx, dh0, dc0, dW_xh, dW_hh, db_h``; ``record`` as in
     :func:`rnnlab.nn.recurrent.rnn.rnn_layer_backward`."""
     xp = array_module(dout)
     T, N, H = dout.shape
@@ -202,20 +209,23 @@ def lstm_layer_backward(
 
 
 class LSTMCell(CellBase):
-    r"""An LSTM cell as a module, like ``torch.nn.LSTMCell``: ``forward(x, (h, c)) -> (h', c')``.
+    r"""An LSTM cell as a module, like ``torch.nn.LSTMCell``: ``forward(x, (h, c))``.
+
+    ``forward`` returns ``(h', c')``.
 
     ``backward(dh, dc=None)`` returns ``(dx, (dh_prev, dc_prev))``, one step at a time
     (see :class:`rnnlab.nn.recurrent.base.CellBase`).
 
     Attributes
     ----------
-    params : ``W_xh`` (4H, input_size), ``W_hh`` (4H, H), ``b_h`` (4H,), row blocks in gate order i, f, g, o
+    params : ``W_xh`` (4H, input_size), ``W_hh`` (4H, H), ``b_h`` (4H,)
+        Row blocks in gate order i, f, g, o.
     """
 
     gates = 4
 
     def forward(self, x, hx=None):
-        """x : (N, input_size); hx : tuple (h, c) of (N, hidden_size), or None for zeros."""
+        """x (N, input_size); hx a tuple (h, c) of (N, hidden_size), or None (zeros)."""
         if hx is not None and (not isinstance(hx, tuple) or len(hx) != 2):
             raise TypeError(f"hx must be a tuple (h, c), got {type(hx).__name__}")
         h, c = self._check_step(
@@ -227,7 +237,9 @@ class LSTMCell(CellBase):
         return h, c
 
     def backward(self, dh, dc=None):
-        """Backward of the most recent un-backpropagated step: returns ``(dx, (dh_prev, dc_prev))``."""
+        """Backward of the latest step not yet backpropagated.
+
+        Returns ``(dx, (dh_prev, dc_prev))``."""
         dc = array_module(dh).zeros_like(dh) if dc is None else dc
         cache = self._pop(dh=dh, dc=dc)
         dx, dh_prev, dc_prev, dW_xh, dW_hh, db_h = lstm_step_backward(dh, dc, cache)
@@ -255,7 +267,8 @@ class LSTM(RecurrentBase):
 
     Attributes
     ----------
-    params : per layer ``W_xh_l{l}`` (4H, in_l), ``W_hh_l{l}`` (4H, H), ``b_h_l{l}`` (4H,), row blocks i, f, g, o.
+    params : per layer ``W_xh_l{l}`` (4H, in_l), ``W_hh_l{l}`` (4H, H), ``b_h_l{l}``
+        (4H,); row blocks in gate order i, f, g, o.
         ``b_h`` is PyTorch's ``bias_ih + bias_hh``.
     """
 

@@ -1,6 +1,7 @@
-"""The vanilla RNN, :math:`h_t = \\phi(W_{xh} x_t + W_{hh} h_{t-1} + b_h)`: one step as pure
-functions, the one-step cell, the elementwise part of a step, one layer over a sequence,
-and the multi-layer sequence layer :class:`RNN`.
+"""The vanilla RNN, :math:`h_t = \\phi(W_{xh} x_t + W_{hh} h_{t-1} + b_h)`.
+
+One step as pure functions, the one-step cell, the elementwise part of a step, one layer
+over a sequence, and the multi-layer sequence layer :class:`RNN`.
 
 Derived in the chapters "Sequences and the vanilla RNN" and "Backpropagation through
 time".
@@ -51,7 +52,8 @@ def rnn_step_backward(dh, cache):
 
     Returns
     -------
-    dx : (N, input_size), dh_prev : (N, hidden_size), dW_xh, dW_hh, db_h (None without bias)
+    dx : (N, input_size), dh_prev : (N, hidden_size)
+    dW_xh, dW_hh, db_h : the parameter gradients (db_h None without bias)
     """
     x, h_prev, h, W_xh, W_hh, has_bias, nonlinearity = cache
     _, df = activation(nonlinearity)
@@ -76,7 +78,8 @@ class RNNCell(CellBase):
 
     Attributes
     ----------
-    params : ``W_xh`` (hidden_size, input_size), ``W_hh`` (hidden_size, hidden_size), ``b_h`` (hidden_size,)
+    params : ``W_xh`` (hidden_size, input_size), ``W_hh`` (hidden_size, hidden_size),
+        ``b_h`` (hidden_size,)
     """
 
     def __init__(
@@ -92,7 +95,7 @@ class RNNCell(CellBase):
         self.nonlinearity = nonlinearity
 
     def forward(self, x, h=None):
-        """x : (N, input_size), h : (N, hidden_size) or None for zeros -> h_next : (N, hidden_size)."""
+        """x (N, input_size), h (N, hidden_size) or None -> h' (N, hidden_size)."""
         (h,) = self._check_step(x, {"h": h})
         p = self.params
         h_next, cache = rnn_step_forward(
@@ -104,7 +107,7 @@ class RNNCell(CellBase):
         )  # the cache holds h_next for phi'; the caller may change its copy
 
     def backward(self, dh):
-        """Backward of the most recent un-backpropagated step: returns ``(dx, dh_prev)``."""
+        """Backward of the latest step not yet backpropagated: ``(dx, dh_prev)``."""
         dx, dh_prev, dW_xh, dW_hh, db_h = rnn_step_backward(dh, self._pop(dh=dh))
         self._add_grads(W_xh=dW_xh, W_hh=dW_hh, b_h=db_h)
         return dx, dh_prev
@@ -131,7 +134,8 @@ def rnn_pointwise_forward(a, ah, nonlinearity: str) -> None:
 
 
 def rnn_pointwise_backward(dh, delta, dout) -> None:
-    r"""The elementwise part of an RNN step's backward, in place (one fused kernel on the GPU):
+    r"""The elementwise part of an RNN step's backward, in place (fused on the GPU).
+
     ``dh += dout`` (now :math:`\partial L/\partial h_t`), then ``delta *= dh``, turning
     :math:`\phi'(a_t)` into :math:`\partial L/\partial a_t`. All arrays (N, H).
     """
@@ -190,7 +194,8 @@ def rnn_layer_backward(
     record : array, shape (T, N, H), optional
         If given, filled with :math:`\\partial L/\\partial h_t` for every step (see
         ``record_state_grads``).
-    frozen : as in :func:`rnn_layer_forward`; frozen steps pass the gradient through unchanged.
+    frozen : as in :func:`rnn_layer_forward`
+        Frozen steps pass the gradient through unchanged.
 
     Returns
     -------
@@ -221,8 +226,10 @@ def rnn_layer_backward(
 class RNN(RecurrentBase):
     r"""Multi-layer vanilla RNN, a drop-in for ``torch.nn.RNN``.
 
-    .. math:: h_t^{(l)} = \phi\big(W_{xh}^{(l)} h_t^{(l-1)} + W_{hh}^{(l)} h_{t-1}^{(l)} + b_h^{(l)}\big),
-              \qquad h_t^{(0)} = x_t
+    .. math::
+
+        h_t^{(l)} = \phi\big(W_{xh}^{(l)} h_t^{(l-1)} + W_{hh}^{(l)} h_{t-1}^{(l)}
+                   + b_h^{(l)}\big), \qquad h_t^{(0)} = x_t
 
     Derived in the chapters "Sequences and the vanilla RNN" and "Backpropagation through
     time".
@@ -244,7 +251,8 @@ class RNN(RecurrentBase):
 
     Attributes
     ----------
-    params : for each layer ``l``: ``W_xh_l{l}`` (hidden_size, in_l), ``W_hh_l{l}`` (hidden_size, hidden_size),
+    params : for each layer ``l``: ``W_xh_l{l}`` (hidden_size, in_l),
+        ``W_hh_l{l}`` (hidden_size, hidden_size),
         ``b_h_l{l}`` (hidden_size,), where ``in_0 = input_size`` and ``in_l =
         hidden_size`` after. PyTorch keeps two bias vectors (``bias_ih``, ``bias_hh``)
         whose sum is ``b_h``; see :mod:`rnnlab.interop`.
