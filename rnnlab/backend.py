@@ -31,7 +31,8 @@ def _load_cupy():
         except ImportError as e:
             raise RuntimeError(
                 "device 'cuda' needs CuPy, which is not installed; install it with "
-                "`pip install rnnlab[gpu]` (CUDA 12) or the cupy-cudaXXx wheel for your CUDA"
+                "`pip install rnnlab[gpu]` (CUDA 12) or the cupy-cudaXXx wheel for "
+                "your CUDA"
             ) from e
         try:
             count = cupy.cuda.runtime.getDeviceCount()
@@ -79,13 +80,17 @@ def array_module(*arrays):
     devices = {device_of(a) for a in arrays if a is not None}
     if len(devices) > 1:
         raise ValueError(
-            "arrays live on different devices (NumPy and CuPy mixed); move them with to_device()"
+            "arrays live on different devices (NumPy and CuPy mixed); "
+            "move them with to_device()"
         )
     return _load_cupy() if devices == {"cuda"} else np
 
 
 def to_device(x, device: str):
-    """Return ``x`` as an array on ``device`` (``'cpu'`` or ``'cuda'``); no copy if already there."""
+    """Return ``x`` as an array on ``device`` (``'cpu'`` or ``'cuda'``).
+
+    No copy if it is already there.
+    """
     _check_device(device)
     if device == "cuda":
         return _load_cupy().asarray(x)
@@ -121,9 +126,11 @@ def rng() -> np.random.Generator:
 
 
 def rng_state() -> dict:
-    """The state of the global generator (JSON-serialisable), to save with a training
-    checkpoint: restoring it with :func:`set_rng_state` makes dropout masks and samples after
-    a resume the same as in an uninterrupted run."""
+    """The state of the global generator (JSON-serialisable).
+
+    Save it with a training checkpoint: restoring it with :func:`set_rng_state` makes
+    dropout masks and samples after a resume the same as in an uninterrupted run.
+    """
     return _rng.bit_generator.state
 
 
@@ -154,7 +161,10 @@ def scatter_add(target, indices, values) -> None:
 
 
 def describe() -> str:
-    """One line per backend saying what is installed and usable, e.g. for a bug report or a notebook header."""
+    """One line per backend saying what is installed and usable.
+
+    E.g. for a bug report or a notebook header.
+    """
     lines = [f"cpu: numpy {np.__version__}"]
     try:
         cupy = _load_cupy()
@@ -166,17 +176,19 @@ def describe() -> str:
         name = name.decode() if isinstance(name, bytes) else name
         lines.append(
             f"cuda: cupy {cupy.__version__}, device {dev.id} {name}, "
-            f"{dev.mem_info[1] / 2**30:.0f} GiB, fused kernels {'on' if _fuse else 'off'}"
+            f"{dev.mem_info[1] / 2**30:.0f} GiB, "
+            f"fused kernels {'on' if _fuse else 'off'}"
         )
     return "\n".join(lines)
 
 
 @contextlib.contextmanager
 def fused_kernels(enabled: bool):
-    """Turn the fused GPU kernels of :mod:`rnnlab.kernels` on or off inside a ``with`` block.
+    """Turn the fused GPU kernels on or off inside a ``with`` block.
 
-    Off, GPU code runs the same array operations as the CPU, one CuPy kernel per
-    operation; the benchmark and the tests compare the two. No effect on the CPU.
+    The kernels are those of :mod:`rnnlab.kernels`. Off, GPU code runs the same array
+    operations as the CPU, one CuPy kernel per operation; the benchmark and the tests
+    compare the two. No effect on the CPU.
     """
     global _fuse
     before, _fuse = _fuse, bool(enabled)
@@ -187,13 +199,17 @@ def fused_kernels(enabled: bool):
 
 
 def fused(x) -> bool:
-    """Whether code handed array ``x`` should launch a fused kernel (CuPy array, fusion on)."""
+    """Whether code handed array ``x`` should launch a fused kernel.
+
+    True for a CuPy array while fusion is on.
+    """
     return _fuse and _is_cupy_array(x)
 
 
 def launch(kernel, *args):
-    """Run a :class:`rnnlab.kernels.Kernel` on CuPy arrays: inputs then outputs, in the order of its params.
+    """Run a :class:`rnnlab.kernels.Kernel` on CuPy arrays.
 
+    The arguments are inputs then outputs, in the order of the kernel's params.
     The CUDA source is compiled once per kernel (and by CuPy once per dtype) and cached.
     """
     k = _compiled.get(kernel.name)

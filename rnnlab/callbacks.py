@@ -1,4 +1,6 @@
-"""Callbacks for :func:`rnnlab.fit`: stop early, keep the best weights, save the best checkpoint.
+"""Callbacks for :func:`rnnlab.fit`.
+
+They stop early, keep the best weights and save the best checkpoint.
 
 A callback's ``on_epoch_end(epoch, history, model)`` runs after each epoch's validation
 and returns True to stop training; ``on_train_end(history, model)`` runs once at the
@@ -23,7 +25,10 @@ class Callback:
 
 
 class _Monitor(Callback):
-    """Tracks the best value of one series of the history (``'val_loss'``, ``'val_accuracy'``...)."""
+    """Tracks the best value of one series of the history.
+
+    E.g. ``'val_loss'`` or ``'val_accuracy'``.
+    """
 
     def __init__(self, monitor: str, mode: str, min_delta: float = 0.0):
         if mode not in MODES:
@@ -44,9 +49,10 @@ class _Monitor(Callback):
 
 
 class EarlyStopping(_Monitor):
-    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
-    epochs; with ``restore_best`` (default) the model ends with the weights of its best
-    epoch.
+    """Stop when ``monitor`` has not improved for ``patience`` epochs.
+
+    An improvement must exceed ``min_delta``. With ``restore_best`` (default) the
+    model ends with the weights of its best epoch.
 
     Parameters
     ----------

@@ -1,4 +1,7 @@
-"""Input validation at the public boundary: errors that name the argument, what came and what was expected."""
+"""Input validation at the public boundary.
+
+The errors name the argument, what came and what was expected.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +19,11 @@ def check_float_array(
     last: int | None = None,
     shape_desc: str = "",
 ):
-    """Check that ``x`` is a float array of rank ``ndim`` on ``like``'s device and dtype, finite, non-empty.
+    """Check that ``x`` is a float array of rank ``ndim``, finite and non-empty.
 
-    ``ndim=None`` accepts any rank of at least one. ``like`` is a parameter of the
-    module; ``last`` is the required size of the last axis.
+    It must also have ``like``'s device and dtype. ``ndim=None`` accepts any rank of at
+    least one. ``like`` is a parameter of the module; ``last`` is the required size of
+    the last axis.
     """
     if not hasattr(x, "shape") or not hasattr(x, "dtype"):
         raise TypeError(f"{name} must be a NumPy or CuPy array, got {type(x).__name__}")
@@ -30,11 +34,13 @@ def check_float_array(
         )
     if last is not None and x.shape[-1] != last:
         raise ValueError(
-            f"{name} has size {x.shape[-1]} in its last dimension, expected {last}{want}; got shape {tuple(x.shape)}"
+            f"{name} has size {x.shape[-1]} in its last dimension, "
+            f"expected {last}{want}; got shape {tuple(x.shape)}"
         )
     if 0 in x.shape:
         raise ValueError(
-            f"{name} is empty (shape {tuple(x.shape)}); sequences need at least one step and one example"
+            f"{name} is empty (shape {tuple(x.shape)}); "
+            "sequences need at least one step and one example"
         )
     check_device_dtype(name, x, like)
     check_finite(name, x)
@@ -54,7 +60,10 @@ def check_device_dtype(name: str, x, like) -> None:
 
 
 class NonFiniteError(ValueError):
-    """An input holds NaN or infinity (a ``ValueError``, so callers may catch either)."""
+    """An input holds NaN or infinity.
+
+    A ``ValueError``, so callers may catch either.
+    """
 
 
 def check_finite(name: str, x) -> None:
@@ -88,5 +97,6 @@ def check_int_array(name: str, x, *, high: int | None = None):
         lo, hi = int(x.min()), int(x.max())
         if lo < 0 or hi >= high:
             raise ValueError(
-                f"{name} holds indices in [{lo}, {hi}], expected values in [0, {high - 1}]"
+                f"{name} holds indices in [{lo}, {hi}], "
+                f"expected values in [0, {high - 1}]"
             )

@@ -1,4 +1,6 @@
-"""Benchmarks: ``python -m rnnlab.course.bench rnn|lstm|gru|all`` prints fwd+bwd times against PyTorch and a naive loop.
+"""Benchmarks: forward+backward times against PyTorch and a naive loop.
+
+``python -m rnnlab.course.bench rnn|lstm|gru|all`` prints them.
 
 Every implementation is timed interleaved in the same run (round-robin over
 repeats), so a machine that slows down mid-run slows all of them alike. The
@@ -79,9 +81,8 @@ def _cases(kind: str, N: int, T: int, D: int, H: int, device: str):
 
     cases = {"rnnlab": ours, "unfused": unfused, "naive": naive}
     if device == "cpu":
-        del cases[
-            "unfused"
-        ]  # fusion is a GPU technique; the CPU path is the same either way
+        # fusion is a GPU technique; the CPU path is the same either way
+        del cases["unfused"]
     try:
         import torch
     except ImportError:
@@ -111,7 +112,7 @@ def _cases(kind: str, N: int, T: int, D: int, H: int, device: str):
 def run(
     kind: str = "rnn", sizes=None, repeats: int = 7, device: str = "cpu"
 ) -> list[dict]:
-    """Time each implementation at each size; return one row per size with medians in ms.
+    """Time each implementation at each size; one row per size, with medians in ms.
 
     Keys of a row: ``N, T, D, H`` and one per implementation that ran (``rnnlab``,
     ``unfused`` on the GPU, ``naive``, ``torch`` where installed).
@@ -119,9 +120,8 @@ def run(
     rows, sync = [], functools.partial(backend.synchronize, device)
     for N, T, D, H in sizes or (GPU_SIZES if device == "cuda" else DEFAULT_SIZES):
         cases = _cases(kind, N, T, D, H, device)
-        for _ in range(
-            2
-        ):  # warm-up: kernel compilation, BLAS/cuDNN plans, allocator pools
+        # warm-up: kernel compilation, BLAS/cuDNN plans, allocator pools
+        for _ in range(2):
             for f in cases.values():
                 f()
         times = {k: [] for k in cases}
@@ -201,10 +201,14 @@ def main(argv=None):
         import torch
 
         torch.set_num_threads(os.cpu_count() or 1)
-        info = f"{torch.get_num_threads()} CPU threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"
+        info = (
+            f"{torch.get_num_threads()} CPU threads, "
+            f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"
+        )
         if args.device == "cuda":
             info = (
-                f"CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}, {torch.cuda.get_device_name()}"
+                f"CUDA {torch.version.cuda}, cuDNN {torch.backends.cudnn.version()}, "
+                f"{torch.cuda.get_device_name()}"
                 if torch.cuda.is_available()
                 else "without CUDA: no torch column"
             )

@@ -1,4 +1,6 @@
-"""Training benchmarks: ``python -m rnnlab.course.bench_train`` prints ratios measured in one run.
+"""Training benchmarks: ratios measured in one run.
+
+``python -m rnnlab.course.bench_train`` prints them:
 
 * ``fit`` against the same steps written by hand (what the loop itself costs);
 * length-bucketed against randomly composed batches of variable-length sequences (what
@@ -29,7 +31,10 @@ from ..train import fit
 
 
 def _interleaved(cases: dict, repeats: int) -> dict:
-    """Median seconds of each zero-argument case, run round-robin after one warm-up each."""
+    """Median seconds of each zero-argument case.
+
+    The cases run round-robin, after one warm-up each.
+    """
     for f in cases.values():
         f()
     times = {k: [] for k in cases}
@@ -47,14 +52,16 @@ def _classifier(vocab: int, hidden: int):
 
 def _classification_data(n: int = 512, seed: int = 0):
     g = np.random.default_rng(seed)
-    lengths = np.minimum(
-        g.geometric(1 / 30, n), 200
-    )  # a long tail, as sentence lengths have
+    # a long tail, as sentence lengths have
+    lengths = np.minimum(g.geometric(1 / 30, n), 200)
     return [g.integers(1, 50, L) for L in lengths], g.integers(0, 2, n)
 
 
 def fit_overhead(repeats: int = 5, n: int = 512, hidden: int = 128) -> dict:
-    """Seconds per epoch: ``fit`` and the same steps written by hand, on one bucketed dataset."""
+    """Seconds per epoch: ``fit`` and the same steps written by hand.
+
+    Both run on one bucketed dataset.
+    """
     seqs, labels = _classification_data(n)
     batches = list(BucketBatches(seqs, labels, 32, seed=1))
     model = _classifier(50, hidden)
@@ -97,7 +104,10 @@ def bucketing(repeats: int = 5, n: int = 512, hidden: int = 128) -> dict:
 def charlm_step(
     cell: str, repeats: int = 7, H: int = 256, N: int = 32, T: int = 64
 ) -> dict:
-    """Seconds per training step of a character LM in rnnlab and (if installed) PyTorch."""
+    """Seconds per training step of a character LM.
+
+    In rnnlab and, if it is installed, PyTorch.
+    """
     V, E = 65, 32
     vocab = CharVocab([chr(33 + i) for i in range(V)])
     backend.seed(0)
@@ -157,21 +167,30 @@ def main(argv=None):
     )
     t = fit_overhead(args.repeats)
     print(
-        f"fit vs hand-written loop, GRU classifier, one epoch: {1e3 * t['fit']:.1f} ms vs "
-        f"{1e3 * t['hand-written loop']:.1f} ms, fit/hand = {t['fit'] / t['hand-written loop']:.3f}"
+        "fit vs hand-written loop, GRU classifier, one epoch: "
+        f"{1e3 * t['fit']:.1f} ms vs {1e3 * t['hand-written loop']:.1f} ms, "
+        f"fit/hand = {t['fit'] / t['hand-written loop']:.3f}"
     )
     b = bucketing(args.repeats)
     s, p = b["seconds"], b["padding"]
     print(
-        f"bucketing, GRU classifier, one epoch: random batches {1e3 * s['random batches']:.0f} ms "
+        "bucketing, GRU classifier, one epoch: "
+        f"random batches {1e3 * s['random batches']:.0f} ms "
         f"({p['random batches']:.0%} padding), bucketed {1e3 * s['bucketed']:.0f} ms "
-        f"({p['bucketed']:.0%} padding), speed-up {s['random batches'] / s['bucketed']:.2f}x"
+        f"({p['bucketed']:.0%} padding), "
+        f"speed-up {s['random batches'] / s['bucketed']:.2f}x"
     )
     for cell in ("lstm", "gru"):
         t = charlm_step(cell, args.repeats)
-        line = f"CharLM training step, {cell.upper()} 256, batch 32 x 64 steps: rnnlab {1e3 * t['rnnlab']:.1f} ms"
+        line = (
+            f"CharLM training step, {cell.upper()} 256, batch 32 x 64 steps: "
+            f"rnnlab {1e3 * t['rnnlab']:.1f} ms"
+        )
         if "torch" in t:
-            line += f", torch {1e3 * t['torch']:.1f} ms, rnnlab/torch = {t['rnnlab'] / t['torch']:.2f}x"
+            line += (
+                f", torch {1e3 * t['torch']:.1f} ms, "
+                f"rnnlab/torch = {t['rnnlab'] / t['torch']:.2f}x"
+            )
         print(line)
 
 

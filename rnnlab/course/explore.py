@@ -15,7 +15,7 @@ import io
 
 
 def figure_output(fig, text: str | None = None) -> tuple[dict, ...]:
-    """Jupyter output records showing ``fig`` as a PNG (and ``text`` below it, if given)."""
+    """Jupyter output records showing ``fig`` as a PNG, and any ``text`` under it."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight", dpi=fig.dpi)
     png = base64.b64encode(buf.getvalue()).decode("ascii")
@@ -38,17 +38,19 @@ def figure_output(fig, text: str | None = None) -> tuple[dict, ...]:
 
 
 def explorer(draw, **controls):
-    """A box of ``controls`` (ipywidgets) above a figure that ``draw(**values)`` redraws on every change.
+    """A box of ``controls`` (ipywidgets) above a figure redrawn on every change.
 
-    ``draw`` returns a matplotlib Figure, or ``(figure, text)`` to print text under it.
-    The figure is closed after rendering, so it does not also appear as a static plot.
+    ``draw(**values)`` returns a matplotlib Figure, or ``(figure, text)`` to print text
+    under it. The figure is closed after rendering, so it does not also appear as a
+    static plot.
     """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
 
     if not controls:
         raise ValueError(
-            "explorer needs at least one control, e.g. radius=ipywidgets.FloatSlider(...)"
+            "explorer needs at least one control, "
+            "e.g. radius=ipywidgets.FloatSlider(...)"
         )
     area = widgets.Output()
 

@@ -21,7 +21,7 @@ from ..nn.functional import sigmoid
 
 
 def naive_rnn(x, params, dout):
-    """Vanilla tanh RNN: :func:`rnnlab.rnn_step_forward` once per step, caches in a list."""
+    """Vanilla tanh RNN: :func:`rnnlab.rnn_step_forward` per step, caches in a list."""
     xp = array_module(x)
     W_xh, W_hh, b_h = params["W_xh_l0"], params["W_hh_l0"], params["b_h_l0"]
     T, N, _ = x.shape
@@ -110,11 +110,12 @@ def naive_gru(x, params, dout):
         xt, h_prev, r, z, hn, n = caches[t]
         dh = dh + dout[t]
         dn = dh * (1 - z) * (1 - n**2)
+        # w.r.t. the input projections
         dzx = [
             dn * hn * r * (1 - r),
             dh * (h_prev - n) * z * (1 - z),
             dn,
-        ]  # w.r.t. the input projections
+        ]
         dzh = dzx[:2] + [dn * r]  # w.r.t. the recurrent ones
         dh = dh * z
         dxs[t] = 0

@@ -1,4 +1,4 @@
-"""Synthetic long-range memory tasks, seeded, with the baselines that say what chance looks like.
+"""Synthetic long-range memory tasks, seeded, with baselines that say what chance is.
 
 * :func:`adding_problem` (Hochreiter & Schmidhuber 1997; in the form of Le et al. 2015):
   add the two marked numbers of a long sequence. Regression, many-to-one.
@@ -36,8 +36,10 @@ def _check(n: int, T: int, min_T: int = 2):
 
 
 def adding_problem(n: int, T: int, seed=None, dtype=np.float32):
-    """The adding problem: each step holds a value in [0, 1) and a marker; exactly two steps are
-    marked, one in each half of the sequence, and the target is the sum of their values.
+    """The adding problem: add the two marked values of a sequence.
+
+    Each step holds a value in [0, 1) and a marker; exactly two steps are marked, one in
+    each half of the sequence, and the target is the sum of their values.
 
     Returns
     -------
@@ -64,7 +66,7 @@ def adding_baseline() -> float:
 
 
 def copy_memory(n: int, T: int, n_symbols: int = 8, copy_len: int = 10, seed=None):
-    """The copy-memory task: ``copy_len`` random symbols, a gap, a delimiter, then recall them.
+    """The copy-memory task: ``copy_len`` random symbols, a gap, a delimiter, a recall.
 
     Symbols: 0 is blank, ``1..n_symbols`` the data, ``n_symbols + 1`` the delimiter. A
     sequence is ``copy_len`` data symbols, ``T - 1`` blanks, the delimiter, ``copy_len``
@@ -92,8 +94,11 @@ def copy_memory(n: int, T: int, n_symbols: int = 8, copy_len: int = 10, seed=Non
 
 
 def copy_memory_baseline(T: int, n_symbols: int = 8, copy_len: int = 10) -> float:
-    """Mean cross-entropy per step of the memoryless strategy: blank for the first ``T + copy_len``
-    steps, then uniform over the data symbols: ``copy_len log(n_symbols) / (T + 2 copy_len)``."""
+    """Mean cross-entropy per step of the memoryless strategy.
+
+    The strategy predicts blank for the first ``T + copy_len`` steps, then uniform over
+    the data symbols: ``copy_len log(n_symbols) / (T + 2 copy_len)``.
+    """
     return copy_len * math.log(n_symbols) / (T + 2 * copy_len)
 
 
@@ -102,14 +107,17 @@ TEMPORAL_ORDER_SYMBOLS = ("X", "Y", "a", "b", "c", "d")
 
 
 def temporal_order(n: int, T: int, seed=None, dtype=np.float32):
-    """The temporal-order task: two relevant symbols (X or Y) at random positions, one in each
-    of ``[T/10, 2T/10)`` and ``[5T/10, 6T/10)``, among random distractors (a, b, c, d).
+    """The temporal-order task: the order of two relevant symbols among distractors.
+
+    The two relevant symbols (X or Y) lie at random positions, one in each of
+    ``[T/10, 2T/10)`` and ``[5T/10, 6T/10)``, among random distractors (a, b, c, d).
     The class is the pair in order: XX, XY, YX or YY.
 
     Returns
     -------
     x : array, shape (T, n, 6), one-hot over :data:`TEMPORAL_ORDER_SYMBOLS`
-    y : int64 array, shape (n,), the class in [0, 4): 2 * first + second, with X = 0 and Y = 1
+    y : int64 array, shape (n,)
+        The class in [0, 4): 2 * first + second, with X = 0 and Y = 1.
     """
     _check(n, T, min_T=10)
     g = _rng(seed)
@@ -125,5 +133,8 @@ def temporal_order(n: int, T: int, seed=None, dtype=np.float32):
 
 
 def temporal_order_baseline() -> float:
-    """Cross-entropy of guessing uniformly among the four classes: log 4 (accuracy 25%)."""
+    """Cross-entropy of guessing uniformly among the four classes: log 4.
+
+    The accuracy of that guess is 25%.
+    """
     return math.log(4)

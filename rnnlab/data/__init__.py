@@ -1,5 +1,8 @@
-"""Data: vocabularies, corpora, batching (truncated-BPTT streams, length buckets, arrays),
-sliding windows for time series, and labelled tweets for sentiment analysis."""
+"""Data: vocabularies, corpora, batching, windows and labelled tweets.
+
+Batching covers truncated-BPTT streams, length buckets and arrays; sliding windows are
+for time series and the tweets for sentiment analysis.
+"""
 
 from .batching import ArrayBatches, BucketBatches, TBPTTBatches
 from .corpora import load_pydoc_corpus, train_val_split

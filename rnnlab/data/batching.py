@@ -21,25 +21,26 @@ class TBPTTBatches:
 
     Yields
     ------
-    x, y : int64 arrays, shape (T, batch_size), with ``T = seq_len`` (the last batch may be shorter)
+    x, y : int64 arrays, shape (T, batch_size)
+        With ``T = seq_len`` (the last batch may be shorter).
     """
 
     def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int):
-        ids = np.asarray(
-            backend.to_numpy(ids)
-        )  # batches are cut on the CPU and moved by the caller
+        # batches are cut on the CPU and moved by the caller
+        ids = np.asarray(backend.to_numpy(ids))
         if ids.ndim != 1:
             raise ValueError(f"ids must be 1-D, got shape {ids.shape}")
         if batch_size < 1 or seq_len < 1:
             raise ValueError(
-                f"batch_size and seq_len must be positive, got {batch_size} and {seq_len}"
+                "batch_size and seq_len must be positive, "
+                f"got {batch_size} and {seq_len}"
             )
-        per_row = (
-            len(ids) - 1
-        ) // batch_size  # -1: every input needs a next-character target
+        # -1: every input needs a next-character target
+        per_row = (len(ids) - 1) // batch_size
         if per_row < 1:
             raise ValueError(
-                f"{len(ids)} tokens are too few for batch_size={batch_size} (need at least {batch_size + 1})"
+                f"{len(ids)} tokens are too few for batch_size={batch_size} "
+                f"(need at least {batch_size + 1})"
             )
         self.seq_len = seq_len
         self.streams = ids[: per_row * batch_size + 1]
@@ -71,8 +72,9 @@ class BucketBatches:
     Parameters
     ----------
     sequences : list of 1-D int arrays (token ids), each of length at least 1
-    targets : array, shape (n, ...), one target per sequence (a label, a value), or a list of
-        1-D arrays, one per step of each sequence (tags), padded with ``target_pad``
+    targets : array, shape (n, ...), or list of 1-D arrays
+        One target per sequence (a label, a value), or one per step of each sequence
+        (tags), padded with ``target_pad``.
     batch_size : int
     shuffle : bool, default True
     bucket : bool, default True
@@ -84,10 +86,10 @@ class BucketBatches:
 
     Yields
     ------
-    ((ids, lengths), target) : ``ids`` int64 (T_max, N) padded with ``pad_id``,
-    ``lengths`` (N,),
-        and the batch's targets, ready for :func:`rnnlab.fit` and a model ``forward(ids,
-        lengths)``.
+    ((ids, lengths), target)
+        ``ids`` int64 (T_max, N) padded with ``pad_id``, ``lengths`` (N,), and the
+        batch's targets, ready for :func:`rnnlab.fit` and a model
+        ``forward(ids, lengths)``.
     """
 
     def __init__(
@@ -118,7 +120,8 @@ class BucketBatches:
                 )
         if len(targets) != len(self.sequences):
             raise ValueError(
-                f"targets has {len(targets)} entries for {len(self.sequences)} sequences"
+                f"targets has {len(targets)} entries "
+                f"for {len(self.sequences)} sequences"
             )
         self.per_step = (
             isinstance(targets, (list, tuple))
@@ -132,7 +135,8 @@ class BucketBatches:
             for i, (s, t) in enumerate(zip(self.sequences, self.targets)):
                 if t.shape[:1] != s.shape:
                     raise ValueError(
-                        f"targets[{i}] has shape {t.shape}, expected one per step {s.shape}"
+                        f"targets[{i}] has shape {t.shape}, "
+                        f"expected one per step {s.shape}"
                     )
         self.lengths = np.array([s.size for s in self.sequences])
         self.batch_size, self.shuffle, self.bucket, self.pool = (
@@ -172,7 +176,7 @@ class BucketBatches:
         return batches
 
     def padding_fraction(self, epoch: int = 0) -> float:
-        """The share of padded entries in the batches of ``epoch``: what bucketing saves."""
+        """The share of padded entries in ``epoch``'s batches: what bucketing saves."""
         real = padded = 0
         for b in self.order(epoch):
             real += int(self.lengths[b].sum())
@@ -201,20 +205,23 @@ class BucketBatches:
 
 
 class ArrayBatches:
-    """Shuffled batches of fixed-size examples (e.g. :func:`sliding_windows`), time-major.
+    """Shuffled batches of fixed-size examples, time-major.
+
+    The examples are, e.g., the windows of :func:`sliding_windows`.
 
     Parameters
     ----------
     x : array, shape (n, T, F): n examples of T steps
     y : array, shape (n, ...): their targets
     batch_size : int
-    shuffle : bool, default True; each epoch draws a new order from ``seed`` and the epoch
+    shuffle : bool, default True
+        Each epoch draws a new order from ``seed`` and the epoch.
     seed : int, default 0
 
     Yields
     ------
-    (x_batch, y_batch) : x_batch (T, N, F), time-major as the recurrent layers expect,
-    and
+    (x_batch, y_batch)
+        x_batch (T, N, F), time-major as the recurrent layers expect, and
         y_batch (N, ...)
     """
 

@@ -20,7 +20,7 @@ def load_pydoc_corpus(max_chars: int | None = None) -> str:
 def train_val_split(
     ids: np.ndarray, val_fraction: float = 0.1
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Split a token stream into a leading training part and a trailing validation part."""
+    """Split a token stream into a leading training and a trailing validation part."""
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
     cut = int(round(len(ids) * (1 - val_fraction)))

@@ -1,4 +1,7 @@
-"""Vocabularies: characters (:class:`CharVocab`) and words with special tokens (:class:`WordVocab`)."""
+"""Vocabularies: characters and words.
+
+:class:`CharVocab` holds characters, :class:`WordVocab` words with special tokens.
+"""
 
 from __future__ import annotations
 
@@ -71,9 +74,10 @@ class CharVocab:
             if self.unk is None:
                 unknown = sorted({text[i] for i in bad})
                 raise ValueError(
-                    f"text contains {len(unknown)} character(s) not in the vocabulary, e.g. "
-                    f"{unknown[:5]!r} first at position {int(bad[0])}; build the vocabulary from "
-                    f"this text or pass unk='?' to map unknown characters"
+                    f"text contains {len(unknown)} character(s) not in the vocabulary, "
+                    f"e.g. {unknown[:5]!r} first at position {int(bad[0])}; "
+                    "build the vocabulary from this text or pass unk='?' "
+                    "to map unknown characters"
                 )
             ids[bad] = self.stoi[self.unk]
         return ids
@@ -83,7 +87,8 @@ class CharVocab:
         ids = np.asarray(backend.to_numpy(ids)).reshape(-1)
         if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
             raise ValueError(
-                f"ids hold values in [{ids.min()}, {ids.max()}], expected [0, {len(self) - 1}]"
+                f"ids hold values in [{ids.min()}, {ids.max()}], "
+                f"expected [0, {len(self) - 1}]"
             )
         return "".join(self.chars[i] for i in ids)
 
@@ -132,8 +137,11 @@ class WordVocab:
         max_size: int | None = None,
         specials: tuple[str, ...] = (PAD, UNK, BOS, EOS),
     ) -> "WordVocab":
-        """Count the tokens of ``texts`` (an iterable of token lists) and keep those seen at
-        least ``min_count`` times, at most ``max_size`` of them (specials included)."""
+        """Build a vocabulary from ``texts``, an iterable of token lists.
+
+        The tokens seen at least ``min_count`` times are kept, at most ``max_size`` of
+        them (specials included).
+        """
         if not (isinstance(min_count, int) and min_count >= 1):
             raise ValueError(f"min_count must be a positive integer, got {min_count!r}")
         if max_size is not None and not (
@@ -198,10 +206,10 @@ class WordVocab:
     def encode(
         self, tokens: Iterable[str], bos: bool = False, eos: bool = False
     ) -> np.ndarray:
-        """``tokens`` as an int64 array of ids, shape (len,), with ``<bos>``/``<eos>`` added if asked.
+        """``tokens`` as an int64 array of ids, shape (len,).
 
-        Unknown tokens become ``<unk>``; without it they raise ``ValueError`` naming
-        them.
+        ``<bos>`` and ``<eos>`` are added if asked. Unknown tokens become ``<unk>``;
+        without it they raise ``ValueError`` naming them.
         """
         if isinstance(tokens, str):
             raise TypeError(
@@ -220,11 +228,15 @@ class WordVocab:
         return np.array(ids, dtype=np.int64)
 
     def decode(self, ids, skip_specials: bool = True) -> list[str]:
-        """The tokens of a 1-D sequence of ids (specials left out unless ``skip_specials=False``)."""
+        """The tokens of a 1-D sequence of ids.
+
+        Specials are left out unless ``skip_specials=False``.
+        """
         ids = np.asarray(backend.to_numpy(ids)).reshape(-1)
         if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
             raise ValueError(
-                f"ids hold values in [{ids.min()}, {ids.max()}], expected [0, {len(self) - 1}]"
+                f"ids hold values in [{ids.min()}, {ids.max()}], "
+                f"expected [0, {len(self) - 1}]"
             )
         skip = set(self.specials) if skip_specials else set()
         return [self.itos[i] for i in ids if self.itos[i] not in skip]

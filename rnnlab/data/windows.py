@@ -1,5 +1,7 @@
-"""Sliding windows over a time series: inputs of ``input_len`` steps and the ``horizon`` steps
-that follow them, for forecasting."""
+"""Sliding windows over a time series, for forecasting.
+
+A window holds inputs of ``input_len`` steps and the ``horizon`` steps that follow.
+"""
 
 from __future__ import annotations
 
