@@ -23,7 +23,7 @@ def relative_error(a, b) -> float:
 
 
 def numerical_gradient(f, x, eps: float = 1e-6, indices=None):
-    """Central-difference gradient of the scalar function ``f()`` w.r.t. the array ``x``.
+    """Central-difference gradient of the scalar function ``f()`` w.r.t. array ``x``.
 
     ``x`` is perturbed in place and restored; ``f`` must read it. With ``indices``
     (flat indices) only those entries are estimated and the rest are left 0.
@@ -34,10 +34,8 @@ def numerical_gradient(f, x, eps: float = 1e-6, indices=None):
         )
     xp = backend.array_module(x)
     grad = xp.zeros_like(x)
-    flat, gflat = (
-        x.reshape(-1),
-        grad.reshape(-1),
-    )  # views: x is contiguous for every caller here
+    # views: x is contiguous for every caller here
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
     for i in range(x.size) if indices is None else indices:
         old = float(flat[i])
         flat[i] = old + eps
@@ -69,11 +67,12 @@ def _is_float(a) -> bool:
 def check_module(
     module, *inputs, seed: int = 0, eps: float = 1e-6, max_entries: int | None = None
 ) -> dict[str, float]:
-    """Compare a module's ``backward`` with finite differences, for every parameter and float input.
+    """Compare a module's ``backward`` with finite differences.
 
-    The scalar checked is :math:`L = \\sum_k \\langle \\text{out}_k, g_k \\rangle` with
-    fixed random :math:`g_k`, so every output (including final states) is exercised. The
-    global seed is reset before each forward pass, so dropout masks stay fixed.
+    Every parameter and every float input is checked. The scalar checked is
+    :math:`L = \\sum_k \\langle \\text{out}_k, g_k \\rangle` with fixed random
+    :math:`g_k`, so every output (including final states) is exercised. The global seed
+    is reset before each forward pass, so dropout masks stay fixed.
 
     Parameters
     ----------
@@ -91,8 +90,8 @@ def check_module(
     }
     if dtypes != {np.dtype(np.float64)}:
         raise TypeError(
-            f"check_module needs float64 parameters and inputs (module.to(dtype=np.float64)), "
-            f"got {sorted(str(d) for d in dtypes)}"
+            "check_module needs float64 parameters and inputs "
+            f"(module.to(dtype=np.float64)), got {sorted(str(d) for d in dtypes)}"
         )
     pick = np.random.default_rng(seed + 1)
 
@@ -163,7 +162,7 @@ def _subset(a, idx):
 
 
 def assert_gradients_close(errors: dict[str, float], tol: float = 1e-6) -> None:
-    """Raise ``AssertionError`` listing every gradient whose relative error exceeds ``tol``."""
+    """Raise ``AssertionError`` listing every relative error that exceeds ``tol``."""
     bad = {k: v for k, v in errors.items() if not v < tol}
     if bad:
         raise AssertionError(

@@ -46,7 +46,7 @@ def _check_supported(module):
 
 
 def torch_state_dict(module, grads: bool = False) -> dict[str, np.ndarray]:
-    """Parameters (or, with ``grads=True``, their gradients) as NumPy arrays under PyTorch's keys.
+    """Parameters (or their gradients) as NumPy arrays under PyTorch's keys.
 
     The result loads into the matching ``torch.nn`` module with ``load_state_dict``, and
     with ``grads=True`` it equals the ``.grad`` of each PyTorch parameter after the same
@@ -73,9 +73,9 @@ def torch_state_dict(module, grads: bool = False) -> dict[str, np.ndarray]:
 
 
 def from_torch(torch_module):
-    """The rnnlab layer with the same configuration, weights, dtype and mode as a ``torch.nn.RNN/LSTM/GRU``.
+    """The rnnlab layer equivalent to a ``torch.nn.RNN/LSTM/GRU``.
 
-    Returns a module on the CPU.
+    It has the same configuration, weights, dtype and mode. Returns a module on the CPU.
     """
     torch = _torch()
     tm = torch_module
@@ -115,7 +115,10 @@ def from_torch(torch_module):
 
 
 def to_torch(module):
-    """The ``torch.nn`` module computing the same function as ``module``: same dtype and mode, on the CPU."""
+    """The ``torch.nn`` module computing the same function as ``module``.
+
+    It has the same dtype and mode, and lives on the CPU.
+    """
     torch = _torch()
     _check_supported(module)
     m = module

@@ -43,7 +43,9 @@ class Kernel:
 #: Device functions shared by the bodies. ``sigmoid`` is the same formula as
 #: :func:`rnnlab.nn.functional.sigmoid`, so both paths round alike.
 PREAMBLE = r"""
-template <typename T> __device__ T sigmoid(T x) { return (T)0.5 * ((T)1 + tanh((T)0.5 * x)); }
+template <typename T> __device__ T sigmoid(T x) {
+    return (T)0.5 * ((T)1 + tanh((T)0.5 * x));
+}
 """
 
 _NJ = "const ptrdiff_t n = i / H, j = i % H;\n"

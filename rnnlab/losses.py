@@ -1,4 +1,6 @@
-"""Losses that return ``(loss, gradient)``: the value and its derivative w.r.t. the prediction.
+"""Losses that return ``(loss, gradient)``.
+
+The gradient is the derivative of the value w.r.t. the prediction.
 
 Sequence losses average over *real* tokens only: padded positions (``mask == 0``
 or ``target == ignore_index``) contribute nothing to the loss or the gradient.
@@ -26,7 +28,8 @@ def _real_token_weights(xp, targets, mask, ignore_index, dtype):
     if mask is not None:
         if tuple(mask.shape) != tuple(targets.shape):
             raise ValueError(
-                f"mask has shape {tuple(mask.shape)}, expected the targets' shape {tuple(targets.shape)}"
+                f"mask has shape {tuple(mask.shape)}, "
+                f"expected the targets' shape {tuple(targets.shape)}"
             )
         keep &= mask.astype(bool)
     if not bool(keep.any()):
@@ -37,7 +40,7 @@ def _real_token_weights(xp, targets, mask, ignore_index, dtype):
 
 
 def _reduce(per_item, d_per_item, total_weight, reduction):
-    """``(loss, gradient)`` from per-item losses and their derivatives (each item's own).
+    """``(loss, gradient)`` from per-item losses and each item's own derivative.
 
     'mean' divides both by the total weight, 'sum' keeps them, 'none' returns the
     per-item losses, whose gradient is then that of their sum.
@@ -57,8 +60,9 @@ def cross_entropy(
     weight=None,
     reduction: str = "mean",
 ):
-    r"""Softmax cross-entropy over real tokens, with PyTorch's ``weight``, ``ignore_index``
-    and ``reduction``.
+    r"""Softmax cross-entropy over real tokens.
+
+    With PyTorch's ``weight``, ``ignore_index`` and ``reduction``:
 
     .. math:: L = -\frac{1}{\sum_{i \in R} w_{y_i}} \sum_{i \in R} w_{y_i}
               \log \operatorname{softmax}(z_i)_{y_i}
@@ -89,8 +93,9 @@ def cross_entropy(
     V = logits.shape[-1]
     if tuple(logits.shape[:-1]) != tuple(targets.shape):
         raise ValueError(
-            f"logits has shape {tuple(logits.shape)} and targets {tuple(targets.shape)}; "
-            f"expected logits (..., V) with targets (...) of the same leading shape"
+            f"logits has shape {tuple(logits.shape)} "
+            f"and targets {tuple(targets.shape)}; "
+            "expected logits (..., V) with targets (...) of the same leading shape"
         )
     w = _real_token_weights(xp, targets, mask, ignore_index, logits.dtype)
     safe = xp.where(w > 0, targets, 0)  # ignored targets may be out of range
@@ -98,7 +103,8 @@ def cross_entropy(
     if weight is not None:
         if tuple(weight.shape) != (V,):
             raise ValueError(
-                f"weight has shape {tuple(weight.shape)}, expected one weight per class ({V},)"
+                f"weight has shape {tuple(weight.shape)}, "
+                f"expected one weight per class ({V},)"
             )
         w = w * weight.astype(logits.dtype, copy=False)[safe]
     logp = log_softmax(logits).reshape(-1, V)
@@ -120,17 +126,18 @@ def cross_entropy(
 
 
 def mse(pred, target, *, mask=None, reduction: str = "mean"):
-    r"""Squared error over real entries, :math:`\frac{1}{|R|}\sum_{i\in R}(\hat y_i - y_i)^2` for
-    ``'mean'``.
+    r"""Squared error over real entries.
+
+    For ``'mean'``, :math:`\frac{1}{|R|}\sum_{i\in R}(\hat y_i - y_i)^2`.
 
     Parameters
     ----------
     pred : float array, any shape
     target : array, same shape (cast to ``pred``'s dtype, so the gradient is in it too)
-    mask : array, ``pred``'s shape or that shape without the last axis (then it masks whole
-        time steps), optional
-    reduction : ``'mean'`` (default), ``'sum'`` or ``'none'`` (the squared error of every
-        entry, 0 where masked)
+    mask : array, ``pred``'s shape or that shape without the last axis, optional
+        Without the last axis it masks whole time steps.
+    reduction : ``'mean'`` (default), ``'sum'`` or ``'none'``
+        ``'none'`` returns the squared error of every entry, 0 where masked.
 
     Returns ``(loss, dpred)``, ``dpred`` in the dtype of ``pred``.
     """
@@ -138,7 +145,8 @@ def mse(pred, target, *, mask=None, reduction: str = "mean"):
     xp = array_module(pred, target, mask)
     if tuple(pred.shape) != tuple(target.shape):
         raise ValueError(
-            f"pred has shape {tuple(pred.shape)} but target has {tuple(target.shape)}; they must match"
+            f"pred has shape {tuple(pred.shape)} "
+            f"but target has {tuple(target.shape)}; they must match"
         )
     diff = pred - target.astype(pred.dtype, copy=False)
     if mask is None:
@@ -148,7 +156,8 @@ def mse(pred, target, *, mask=None, reduction: str = "mean"):
         if m.shape != pred.shape:
             if tuple(m.shape) != tuple(pred.shape[:-1]):
                 raise ValueError(
-                    f"mask has shape {tuple(mask.shape)}, expected {tuple(pred.shape)} or {tuple(pred.shape[:-1])}"
+                    f"mask has shape {tuple(mask.shape)}, "
+                    f"expected {tuple(pred.shape)} or {tuple(pred.shape[:-1])}"
                 )
             m = xp.broadcast_to(m[..., None], pred.shape)
         count = int(m.sum())

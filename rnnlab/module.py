@@ -1,4 +1,4 @@
-"""The ``Module`` base class: parameters, gradients, submodules, devices and checkpoints.
+"""The ``Module`` base class: parameters, gradients, submodules, devices, checkpoints.
 
 A module holds ``params`` and ``grads``, two dicts with the same keys named as in
 the maths (``W_xh``, ``W_hh``, ``b_h``).
@@ -41,7 +41,9 @@ _grad_enabled = True
 
 @contextmanager
 def no_grad():
-    """Run forwards that keep nothing for ``backward`` (evaluation, sampling, beam search).
+    """Run forwards that keep nothing for ``backward``.
+
+    For evaluation, sampling and beam search:
 
     >>> with rnnlab.no_grad():
     ...     logits, state = model(ids)
@@ -97,14 +99,17 @@ class Module:
         self.grads[name] = backend.array_module(value).zeros_like(value)
 
     def tie(self, name: str, source: "Module", source_name: str | None = None) -> None:
-        """Make ``params[name]`` the very array ``source.params[source_name]`` (and share its
-        gradient), as PyTorch's ``head.weight = embed.weight`` does: weight tying (Press
-        and Wolf 2017). Both modules' backwards then add into one gradient.
+        """Make ``params[name]`` the very array ``source.params[source_name]``.
+
+        The gradient is shared too, as PyTorch's ``head.weight = embed.weight`` does:
+        weight tying (Press and Wolf 2017). Both modules' backwards then add into one
+        gradient.
         """
         source_name = name if source_name is None else source_name
         if source_name not in source.params:
             raise KeyError(
-                f"source has no parameter {source_name!r}; it has {sorted(source.params)}"
+                f"source has no parameter {source_name!r}; "
+                f"it has {sorted(source.params)}"
             )
         own, theirs = self.params.get(name), source.params[source_name]
         if own is not None and tuple(own.shape) != tuple(theirs.shape):
@@ -135,7 +140,10 @@ class Module:
                 yield name + k, p, module.grads[k]
 
     def _named_modules(self, prefix, seen):
-        """``(prefix, module)`` for this module and every submodule, each once if ``seen`` is a set."""
+        """``(prefix, module)`` for this module and every submodule.
+
+        Each is yielded once if ``seen`` is a set.
+        """
         if seen is not None:
             if id(self) in seen:
                 return
@@ -182,7 +190,9 @@ class Module:
         return "cpu"
 
     def to(self, device: str | None = None, dtype=None) -> "Module":
-        """Move every parameter (and gradient) to ``device`` and/or cast to ``dtype``, in place.
+        """Move every parameter and gradient to ``device`` and/or cast it to ``dtype``.
+
+        In place.
 
         Build optimisers *after* calling ``to``: the arrays are replaced. Shared arrays
         (tied weights) stay shared. Pending forwards are dropped.
@@ -203,15 +213,17 @@ class Module:
         return self
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of every parameter as NumPy arrays, under dotted names (a tied array under
-        each of its names, as in PyTorch)."""
+        """Copies of every parameter as NumPy arrays, under dotted names.
+
+        A tied array appears under each of its names, as in PyTorch.
+        """
         return {
             k: backend.to_numpy(p).copy()
             for k, p, _ in self.named_parameters(remove_duplicate=False)
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Copy ``state`` into the parameters in place (keeping optimiser references valid).
+        """Copy ``state`` into the parameters in place; optimiser references stay valid.
 
         Raises ``ValueError`` naming every missing or unexpected key and every shape
         mismatch, so a checkpoint from another model never loads half-way.
@@ -238,18 +250,24 @@ class Module:
 
     # --- checkpoints -----------------------------------------------------
     def checkpoint_config(self) -> dict | None:
-        """The JSON-serialisable constructor arguments that rebuild this module (without
-        ``dtype``), or None when a checkpoint holds weights only. A model sets ``self.config``."""
+        """The JSON-serialisable constructor arguments that rebuild this module.
+
+        They leave out ``dtype``. None when a checkpoint holds weights only. A model
+        sets ``self.config``.
+        """
         return getattr(self, "config", None)
 
-    # : configuration keys a checkpoint may differ in (they do not change what the
-    # weights mean)
+    #: configuration keys a checkpoint may differ in (they do not change what the
+    #: weights mean)
     free_config_keys: tuple[str, ...] = ("dropout",)
 
     def check_checkpoint_config(self, config: dict, path) -> None:
-        """Refuse a checkpoint configured differently from this module (a pooling mode, a
-        vocabulary: the shapes may fit while the weights mean something else), except in
-        :attr:`free_config_keys`. Shapes are checked on loading."""
+        """Refuse a checkpoint configured differently from this module.
+
+        A pooling mode, a vocabulary: the shapes may fit while the weights mean
+        something else. The keys in :attr:`free_config_keys` may differ. Shapes are
+        checked on loading.
+        """
         own = self.checkpoint_config() or {}
         keys = sorted((set(config) | set(own)) - set(self.free_config_keys))
         differ = [k for k in keys if config.get(k) != own.get(k)]
@@ -264,12 +282,15 @@ class Module:
 
     @classmethod
     def from_config(cls, config: dict, dtype) -> "Module":
-        """Build the module that :meth:`checkpoint_config` describes (weights not loaded)."""
+        """Build the module :meth:`checkpoint_config` describes (weights not loaded)."""
         return cls(**config, dtype=dtype)
 
     def save(self, path) -> None:
-        """Write the parameters, and the configuration if the module has one, to an ``.npz``
-        file at exactly ``path`` (bit-exact round trip with :meth:`load` and :meth:`from_checkpoint`)."""
+        """Write the parameters, and the configuration if any, to an ``.npz`` file.
+
+        The file is written at exactly ``path``: a bit-exact round trip with
+        :meth:`load` and :meth:`from_checkpoint`.
+        """
         arrays = self.state_dict()
         config = self.checkpoint_config()
         if config is not None:
@@ -282,8 +303,11 @@ class Module:
         write_npz(path, arrays)
 
     def load(self, path) -> "Module":
-        """Load parameters saved by :meth:`save` into this module; see :meth:`load_state_dict`
-        for the checks. A checkpoint of another model class is refused with both named."""
+        """Load parameters saved by :meth:`save` into this module.
+
+        See :meth:`load_state_dict` for the checks. A checkpoint of another model class
+        is refused with both named.
+        """
         arrays = read_npz(path)
         if META in arrays:
             meta = _read_meta(arrays, path)
@@ -298,7 +322,10 @@ class Module:
 
     @classmethod
     def from_checkpoint(cls, path) -> "Module":
-        """Rebuild the model saved with :meth:`save`: same class, configuration, dtype and weights."""
+        """Rebuild the model saved with :meth:`save`.
+
+        Same class, configuration, dtype and weights.
+        """
         arrays = read_npz(path)
         if META not in arrays:
             raise ValueError(
@@ -310,36 +337,43 @@ class Module:
             raise ValueError(f"{path} holds a {meta['class']}, not a {cls.__name__}")
         return cls.from_config(meta["config"], np.dtype(meta["dtype"])).load(path)
 
-    # --- calling: the tape ---------------------------------------------- : pending
-    # forwards on one module above which a warning says that evaluation or sampling :
-    # probably forgot ``no_grad`` (every pending forward holds its activations in
-    # memory)
+    # --- calling: the tape ----------------------------------------------
+    #: pending forwards on one module above which a warning says that evaluation or
+    #: sampling probably forgot ``no_grad`` (every pending forward holds its
+    #: activations in memory)
     tape_warning: int = 1000
 
     def save_for_backward(self, saved) -> None:
-        """Push what ``backward`` will need onto the tape (nothing under :func:`no_grad`)."""
+        """Push what ``backward`` needs onto the tape.
+
+        Nothing is pushed under :func:`no_grad`.
+        """
         if _grad_enabled:
             self._tape.append(saved)
             if len(self._tape) == self.tape_warning:
                 warnings.warn(
-                    f"{type(self).__name__} holds {self.tape_warning} forward calls waiting for "
-                    f"backward, each keeping its activations in memory: run evaluation and "
-                    f"sampling under `with rnnlab.no_grad():` (or call clear_tape())",
+                    f"{type(self).__name__} holds {self.tape_warning} forward calls "
+                    "waiting for backward, each keeping its activations in memory: "
+                    "run evaluation and sampling under `with rnnlab.no_grad():` "
+                    "(or call clear_tape())",
                     UserWarning,
                     stacklevel=3,
                 )
 
     def saved(self, pop: bool = True):
-        """Pop what the most recent pending ``forward`` saved; ``RuntimeError`` if none is pending.
+        """Pop what the most recent pending ``forward`` saved.
+
+        ``RuntimeError`` if none is pending.
 
         ``pop=False`` only looks, so a backward can check its arguments first and leave
         the tape as it was when it rejects them.
         """
         if not self._tape:
             raise RuntimeError(
-                f"{type(self).__name__}.backward called with no pending forward: every backward "
-                f"consumes one earlier forward call (was forward run under no_grad(), or "
-                f"backward called more often than forward?)"
+                f"{type(self).__name__}.backward called with no pending forward: "
+                "every backward consumes one earlier forward call "
+                "(was forward run under no_grad(), "
+                "or backward called more often than forward?)"
             )
         return self._tape.pop() if pop else self._tape[-1]
 
@@ -350,7 +384,10 @@ class Module:
 
     @property
     def cache(self):
-        """What the most recent pending forward saved, for inspection (None if none is pending)."""
+        """What the most recent pending forward saved, for inspection.
+
+        None if none is pending.
+        """
         return self._tape[-1] if self._tape else None
 
     def clear_tape(self) -> None:
@@ -380,11 +417,13 @@ class Module:
 
 
 def write_npz(path, arrays: dict) -> None:
-    """``np.savez`` to exactly ``path`` (``np.savez`` itself appends ``.npz`` to a bare name)."""
+    """``np.savez`` to exactly ``path``.
+
+    ``np.savez`` itself appends ``.npz`` to a bare name.
+    """
     tmp = f"{path}.tmp"
-    with open(
-        tmp, "wb"
-    ) as f:  # written aside and renamed: a crash never leaves half a file
+    # written aside and renamed: a crash never leaves half a file
+    with open(tmp, "wb") as f:
         np.savez(f, **arrays)
     os.replace(tmp, path)
 
@@ -408,9 +447,10 @@ def _read_meta(arrays: dict, path) -> dict:
 
 
 def read_npz(path) -> dict[str, np.ndarray]:
-    """Every array of an ``.npz`` checkpoint, or a ``ValueError`` naming the file when it is
-    not one (another format, truncated, corrupted); ``FileNotFoundError`` when it is
-    missing.
+    """Every array of an ``.npz`` checkpoint.
+
+    A ``ValueError`` naming the file when it is not one (another format, truncated,
+    corrupted); ``FileNotFoundError`` when it is missing.
 
     Never unpickles: a checkpoint holds plain arrays only.
     """
@@ -434,7 +474,9 @@ def read_npz(path) -> dict[str, np.ndarray]:
 
 
 class ModuleList(Module):
-    """A list of modules whose parameters belong to the owner (``self.layers = ModuleList([...])``).
+    """A list of modules whose parameters belong to the owner.
+
+    E.g. ``self.layers = ModuleList([...])``.
 
     It has no forward of its own: the owner decides how its entries are called.
     """
@@ -461,8 +503,9 @@ class ModuleList(Module):
 
 
 class Sequential(ModuleList):
-    """Modules applied one after another: ``forward`` chains them, ``backward`` runs their
-    backwards in reverse order.
+    """Modules applied one after another.
+
+    ``forward`` chains them, ``backward`` runs their backwards in reverse order.
 
     Each module takes one input and returns one output (a recurrent layer's
     ``(output, h_n)`` pair is passed on whole, so put it last or wrap it). The same
@@ -483,9 +526,8 @@ class Sequential(ModuleList):
     def forward(self, x):
         for m in self:
             x = m(x)
-        self.save_for_backward(
-            None
-        )  # one pending call, so a backward too many names Sequential
+        # one pending call, so a backward too many names Sequential
+        self.save_for_backward(None)
         return x
 
     def backward(self, dy):

@@ -15,8 +15,12 @@ from .backend import array_module, to_numpy
 
 
 class Optimizer:
-    """Base class: the parameters, the learning rate ``lr`` (schedules change it), and the
-    per-parameter state arrays named in ``_state_arrays`` plus the scalars in ``_state_scalars``."""
+    """Base class of the optimisers.
+
+    It holds the parameters, the learning rate ``lr`` (schedules change it), and the
+    per-parameter state arrays named in ``_state_arrays`` plus the scalars in
+    ``_state_scalars``.
+    """
 
     _state_arrays: tuple[str, ...] = ()
     _state_scalars: tuple[str, ...] = ("lr",)
@@ -48,7 +52,10 @@ class Optimizer:
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore a :meth:`state_dict` in place; ``ValueError`` if it belongs to another setup."""
+        """Restore a :meth:`state_dict` in place.
+
+        ``ValueError`` if it belongs to another setup.
+        """
         for name in self._state_arrays:
             arrays = getattr(self, name)
             if arrays is None:
@@ -71,7 +78,9 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    r"""Stochastic gradient descent with optional momentum and weight decay (PyTorch's form).
+    r"""Stochastic gradient descent, with optional momentum and weight decay.
+
+    In PyTorch's form:
 
     .. math:: v \leftarrow \mu v + g,\qquad \theta \leftarrow \theta - \eta v
     """
@@ -132,9 +141,8 @@ class Adam(Optimizer):
         self.t += 1
         c1 = 1 - self.b1**self.t
         c2 = 1 - self.b2**self.t
-        step = (
-            self.lr * math.sqrt(c2) / c1
-        )  # bias corrections folded into the step size
+        # bias corrections folded into the step size
+        step = self.lr * math.sqrt(c2) / c1
         eps = self.eps * math.sqrt(c2)
         for (p, g), m, v in zip(self.params, self.m, self.v):
             xp = array_module(p)
@@ -171,15 +179,21 @@ def _sum_of_squares(g):
 
 
 def clip_grad_value(params, clip_value: float) -> None:
-    """Clamp every gradient entry to ``[-clip_value, clip_value]`` in place (changes the direction)."""
+    """Clamp every gradient entry to ``[-clip_value, clip_value]`` in place.
+
+    This changes the direction of the gradient.
+    """
     for _, g in params:
         array_module(g).clip(g, -clip_value, clip_value, out=g)
 
 
 # --------------------------------------------------------------------------- schedules
 class Schedule:
-    r"""A learning-rate schedule: ``step()`` once per optimisation step sets ``optimizer.lr``
-    to ``base_lr * factor(t)`` for the step count ``t`` (the first ``step()`` makes ``t = 1``).
+    r"""A learning-rate schedule.
+
+    ``step()`` once per optimisation step sets ``optimizer.lr`` to
+    ``base_lr * factor(t)`` for the step count ``t`` (the first ``step()`` makes
+    ``t = 1``).
 
     Subclasses define :meth:`factor`. ``state_dict()`` holds ``t``, so a resumed run
     continues the schedule where it stopped.
@@ -215,7 +229,10 @@ def _positive_int(name, v):
 
 
 class StepLR(Schedule):
-    """Multiply the learning rate by ``gamma`` every ``step_size`` steps (``torch.optim.lr_scheduler.StepLR``)."""
+    """Multiply the learning rate by ``gamma`` every ``step_size`` steps.
+
+    As ``torch.optim.lr_scheduler.StepLR`` does.
+    """
 
     def __init__(self, optimizer, step_size: int, gamma: float = 0.1):
         _positive_int("step_size", step_size)
@@ -227,8 +244,12 @@ class StepLR(Schedule):
 
 
 class CosineLR(Schedule):
-    r"""Cosine annealing from ``lr`` to ``min_lr`` over ``total_steps``, then ``min_lr``
-    (``CosineAnnealingLR``): :math:`\eta_t = \eta_{min} + \tfrac12(\eta_0 - \eta_{min})(1 + \cos(\pi t / T))`."""
+    r"""Cosine annealing from ``lr`` to ``min_lr`` over ``total_steps``.
+
+    It stays at ``min_lr`` afterwards. The curve is ``CosineAnnealingLR``'s:
+
+    .. math:: \eta_t = \eta_{min} + \tfrac12(\eta_0 - \eta_{min})(1 + \cos(\pi t / T))
+    """
 
     def __init__(self, optimizer, total_steps: int, min_lr: float = 0.0):
         _positive_int("total_steps", total_steps)
@@ -243,9 +264,9 @@ class CosineLR(Schedule):
 
 
 class WarmupLR(Schedule):
-    """Linear warm-up from ``lr / warmup_steps`` to ``lr`` over ``warmup_steps``, then constant.
+    """Linear warm-up from ``lr / warmup_steps`` to ``lr`` over ``warmup_steps``.
 
-    Warm-up keeps Adam's first, poorly estimated steps small.
+    Constant afterwards. Warm-up keeps Adam's first, poorly estimated steps small.
     """
 
     def __init__(self, optimizer, warmup_steps: int):

@@ -1,5 +1,8 @@
-"""The training loop: ``fit`` for every task, ``evaluate``, the ``History`` of a run, and
-``train_lm`` for language models with truncated BPTT."""
+"""The training loop.
+
+``fit`` for every task, ``evaluate``, the ``History`` of a run, and ``train_lm`` for
+language models with truncated BPTT.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from .optim import Adam, clip_grad_norm
 
 
 def perplexity(loss: float) -> float:
-    r"""Perplexity :math:`e^{L}` of a mean per-token cross-entropy :math:`L` (in nats)."""
+    r"""Perplexity :math:`e^{L}` of a mean cross-entropy per token :math:`L` (nats)."""
     return math.exp(loss)
 
 
@@ -31,23 +34,20 @@ class History:
     cross-entropy per character, in nats).
     """
 
-    step_loss: list[float] = field(default_factory=list)  # every optimisation step
-    grad_norm: list[float] = field(
-        default_factory=list
-    )  # global gradient norm before clipping
-    train_loss: list[float] = field(default_factory=list)  # mean over each epoch
-    val_loss: list[float] = field(
-        default_factory=list
-    )  # after each epoch, if validation data was given
-    val_metrics: dict[str, list[float]] = field(
-        default_factory=dict
-    )  # name -> one value per epoch
-    lr: list[float] = field(
-        default_factory=list
-    )  # learning rate at the end of each epoch
-    epoch_time: list[float] = field(
-        default_factory=list
-    )  # seconds of training per epoch
+    # every optimisation step
+    step_loss: list[float] = field(default_factory=list)
+    # global gradient norm before clipping
+    grad_norm: list[float] = field(default_factory=list)
+    # mean over each epoch
+    train_loss: list[float] = field(default_factory=list)
+    # after each epoch, if validation data was given
+    val_loss: list[float] = field(default_factory=list)
+    # name -> one value per epoch
+    val_metrics: dict[str, list[float]] = field(default_factory=dict)
+    # learning rate at the end of each epoch
+    lr: list[float] = field(default_factory=list)
+    # seconds of training per epoch
+    epoch_time: list[float] = field(default_factory=list)
 
     @property
     def val_perplexity(self) -> list[float]:
@@ -62,7 +62,7 @@ class History:
         return len(self.train_loss)
 
     def last(self, name: str) -> float:
-        """The latest value of ``'train_loss'``, ``'val_loss'`` or ``'val_<metric>'``."""
+        """Latest value of ``'train_loss'``, ``'val_loss'`` or ``'val_<metric>'``."""
         series = {
             "train_loss": self.train_loss,
             "val_loss": self.val_loss,
@@ -101,14 +101,14 @@ def _detach(state):
 
 
 def _to(tree, device):
-    """Arrays in a nest of tuples moved to ``device``; None and Python numbers as they are."""
+    """Arrays in nested tuples moved to ``device``; None and numbers left as is."""
     if isinstance(tree, (tuple, list)):
         return tuple(_to(t, device) for t in tree)
     return backend.to_device(tree, device) if hasattr(tree, "dtype") else tree
 
 
 def _unpack(batch, device):
-    """``(inputs as a tuple, target)`` of a batch ``(inputs, target)``, on ``device``."""
+    """``(inputs as a tuple, target)`` of a batch ``(inputs, target)`` on ``device``."""
     if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
         raise ValueError(
             f"each batch must be a pair (inputs, target), got {type(batch).__name__}"
@@ -120,8 +120,11 @@ def _unpack(batch, device):
 
 
 def _count(target) -> int:
-    """How many real targets a batch holds, to weight its mean loss: integer targets below 0
-    are padding (``BucketBatches``' ``target_pad`` and PyTorch's ``ignore_index`` are -100)."""
+    """How many real targets a batch holds, to weight its mean loss.
+
+    Integer targets below 0 are padding (``BucketBatches``' ``target_pad`` and PyTorch's
+    ``ignore_index`` are -100).
+    """
     first = target[0] if isinstance(target, tuple) else target
     if not hasattr(first, "size"):
         return 1
@@ -135,15 +138,16 @@ def _check_optimizer(model, optimizer) -> None:
         current = {id(p) for p, _ in model.parameters()}
         if any(id(p) not in current for p, _ in optimizer.params):
             raise ValueError(
-                "optimizer does not update the model's current parameters: was it built before "
-                "model.to(...)? Build the optimizer after moving the model"
+                "optimizer does not update the model's current parameters: "
+                "was it built before model.to(...)? "
+                "Build the optimizer after moving the model"
             )
 
 
 def evaluate(
     model, batches, loss, metrics: dict | None = None, carry_state: bool = False
 ) -> dict:
-    """Mean loss (and metrics) of ``model`` over ``batches``, in eval mode under ``no_grad``.
+    """Mean loss (and metrics) of ``model`` over ``batches`` (eval mode, ``no_grad``).
 
     Each batch's loss is weighted by its number of real targets (integer targets below 0
     are padding and do not count, so a padded batch's mean over real tokens weighs what
@@ -191,8 +195,10 @@ def evaluate(
 
 
 def evaluate_lm(model, ids, batch_size: int = 32, seq_len: int = 128) -> float:
-    """Mean cross-entropy per character of ``model`` on the stream ``ids`` (eval mode, no_grad,
-    state carried)."""
+    """Mean cross-entropy per character of ``model`` on the stream ``ids``.
+
+    In eval mode, under ``no_grad``, with the state carried.
+    """
     return evaluate(
         model, TBPTTBatches(ids, batch_size, seq_len), cross_entropy, carry_state=True
     )["loss"]
@@ -216,8 +222,10 @@ def fit(
     progress: bool = True,
     history: History | None = None,
 ) -> History:
-    """Train ``model`` on batches: the one training loop for classification, regression,
-    language models and sequence to sequence.
+    """Train ``model`` on batches.
+
+    The one training loop for classification, regression, language models and sequence
+    to sequence.
 
     Every step: ``optimizer.zero_grad()``, ``out = model(*inputs)``, ``value, grad =
     loss(out, target)``, ``model.backward(grad)``, clipping, ``optimizer.step()``,
@@ -233,8 +241,9 @@ def fit(
     train : iterable of ``(inputs, target)`` batches, iterated once per epoch
         ``inputs`` is an array or a tuple of forward's arguments (``(ids, lengths)``);
         arrays are moved to the model's device.
-    loss : ``f(prediction, target) -> (value, gradient)``, e.g. :func:`rnnlab.cross_entropy`
-        or ``lambda z, y: rnnlab.cross_entropy(z, y, ignore_index=PAD)``.
+    loss : ``f(prediction, target) -> (value, gradient)``
+        E.g. :func:`rnnlab.cross_entropy` or
+        ``lambda z, y: rnnlab.cross_entropy(z, y, ignore_index=PAD)``.
     epochs : int
     optimizer : an rnnlab optimiser; default ``Adam(model.parameters(), lr)``
     val : iterable of batches, optional; evaluated after each epoch (:func:`evaluate`)
@@ -245,7 +254,8 @@ def fit(
         ``f(prediction, target) -> float`` averaged over batches
         (:func:`rnnlab.metrics.accuracy`) or an :class:`rnnlab.metrics.EpochMetric` (F1
         and the like, from scikit-learn)
-    callbacks : :class:`rnnlab.callbacks.Callback` objects, e.g. ``EarlyStopping(patience=3)``
+    callbacks : :class:`rnnlab.callbacks.Callback` objects
+        E.g. ``EarlyStopping(patience=3)``.
     schedule : a learning-rate schedule (:mod:`rnnlab.optim`), stepped after every step
     carry_state : bool
         Truncated BPTT: pass each batch's final state, detached, as the next batch's
@@ -347,17 +357,19 @@ def train_lm(
     progress: bool = True,
     history: History | None = None,
 ) -> History:
-    """Train a language model (e.g. :class:`rnnlab.models.CharLM`) with truncated BPTT:
-    :func:`fit` on :class:`rnnlab.data.TBPTTBatches` with the state carried.
+    """Train a language model (e.g. :class:`rnnlab.models.CharLM`) with truncated BPTT.
 
+    That is :func:`fit` on :class:`rnnlab.data.TBPTTBatches` with the state carried.
     Each batch continues the previous one's sequences, so the final state of a batch is
     the initial state of the next, while gradients stop at batch boundaries.
 
     Parameters
     ----------
-    model : a Module with ``forward(idx, state) -> (logits, state)`` and ``backward(dlogits)``
+    model : Module
+        With ``forward(idx, state) -> (logits, state)`` and ``backward(dlogits)``.
     train_ids, val_ids : 1-D int arrays
-    optimizer, lr, clip, max_steps, progress, history : as in :func:`fit` (``clip`` 5 by default)
+    optimizer, lr, clip, max_steps, progress, history
+        As in :func:`fit` (``clip`` 5 by default).
     """
     train = TBPTTBatches(train_ids, batch_size, seq_len)
     val = (

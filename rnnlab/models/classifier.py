@@ -1,7 +1,8 @@
-"""A many-to-one sequence classifier: token ids -> embedding -> recurrent layer -> pooling over
-each sequence's real steps -> linear read-out. The model of sentiment analysis and of
-any "one label per sequence" task; used with :class:`rnnlab.data.BucketBatches` and
-:func:`rnnlab.fit`.
+"""A many-to-one sequence classifier.
+
+Token ids -> embedding -> recurrent layer -> pooling over each sequence's real steps ->
+linear read-out. The model of sentiment analysis and of any "one label per sequence"
+task; used with :class:`rnnlab.data.BucketBatches` and :func:`rnnlab.fit`.
 """
 
 from __future__ import annotations
@@ -21,16 +22,21 @@ POOLS = ("last", "mean", "max")
 class SequenceClassifier(Module):
     r"""Classify padded sequences of token ids.
 
-    .. math:: p(y \mid x_{1:L}) = \operatorname{softmax}\big(W\, \operatorname{pool}(h_1, \dots, h_L) + b\big)
+    .. math::
+
+        \bar h = \operatorname{pool}(h_1, \dots, h_L)
+
+        p(y \mid x_{1:L}) = \operatorname{softmax}(W \bar h + b)
 
     Parameters
     ----------
     vocab_size, num_classes : int
     embedding_dim, hidden_size, num_layers : int
     cell : ``'rnn'``, ``'lstm'`` or ``'gru'`` (default)
-    pool : ``'last'`` (the final states ``h_n`` of the top layer, both directions; the last
-        *real* step of each sequence), ``'mean'`` (default) or ``'max'`` over the real
-        steps
+    pool : ``'last'``, ``'mean'`` (default) or ``'max'``
+        ``'last'`` takes the final states ``h_n`` of the top layer, both directions (the
+        last *real* step of each sequence); ``'mean'`` and ``'max'`` pool over the real
+        steps.
     bidirectional : bool
     dropout : float
         On the pooled vector (and between recurrent layers), in training mode.
@@ -88,14 +94,16 @@ class SequenceClassifier(Module):
         )
 
     def forward(self, ids, lengths=None):
-        """ids : int array, shape (T, N); lengths : int array, shape (N,), optional -> logits (N, K)."""
+        """ids : int array, shape (T, N) -> logits, shape (N, K).
+
+        ``lengths`` : int array, shape (N,), optional.
+        """
         out, h_n = self.rnn(self.embed(ids), lengths=lengths)
         if self.config["pool"] == "last":
             h_n = h_n[0] if isinstance(h_n, tuple) else h_n  # an LSTM's (h_n, c_n)
             D = self.rnn.num_directions
-            top = h_n[
-                -D:
-            ]  # (D, N, H): the top layer's final states, forward then reverse
+            # (D, N, H): the top layer's final states, forward then reverse
+            top = h_n[-D:]
             pooled = (
                 top[0] if D == 1 else array_module(top).concatenate(list(top), axis=-1)
             )
@@ -104,7 +112,10 @@ class SequenceClassifier(Module):
         return self.head(self.drop(pooled))
 
     def backward(self, dlogits):
-        """dlogits : array, shape (N, K). Adds every parameter's gradient; returns None."""
+        """dlogits : array, shape (N, K).
+
+        Adds every parameter's gradient; returns None.
+        """
         d_pooled = self.drop.backward(self.head.backward(dlogits))
         if self.config["pool"] == "last":
             rnn, H = self.rnn, self.rnn.hidden_size

@@ -1,6 +1,9 @@
-"""Layers: feed-forward (:mod:`.layers`), pooling over time (:mod:`.pooling`), recurrent
-(:mod:`.recurrent`), their functions (:mod:`.functional`), initialisations (:mod:`.init`) and
-padded batches (:mod:`.sequences`)."""
+"""Layers and what they are built from.
+
+Feed-forward layers (:mod:`.layers`), pooling over time (:mod:`.pooling`), recurrent
+layers (:mod:`.recurrent`), their functions (:mod:`.functional`), initialisations
+(:mod:`.init`) and padded batches (:mod:`.sequences`).
+"""
 
 from . import functional, init, recurrent, sequences
 from .layers import Dropout, Embedding, Linear

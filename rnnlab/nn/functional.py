@@ -32,14 +32,20 @@ def relu(x, out=None):
 
 
 def log_softmax(x, axis: int = -1):
-    r""":math:`\log \operatorname{softmax}(x)`, shifted by the maximum so that ``exp`` never overflows."""
+    r""":math:`\log \operatorname{softmax}(x)`, computed stably.
+
+    ``x`` is shifted by its maximum so that ``exp`` never overflows.
+    """
     xp = array_module(x)
     z = x - x.max(axis=axis, keepdims=True)
     return z - xp.log(xp.exp(z).sum(axis=axis, keepdims=True))
 
 
 def softmax(x, axis: int = -1):
-    r""":math:`\operatorname{softmax}(x)_i = e^{x_i} / \sum_j e^{x_j}`, computed stably."""
+    r"""Softmax, computed stably.
+
+    .. math:: \operatorname{softmax}(x)_i = e^{x_i} / \sum_j e^{x_j}
+    """
     xp = array_module(x)
     e = xp.exp(x - x.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
@@ -47,8 +53,11 @@ def softmax(x, axis: int = -1):
 
 
 def activation(name: str):
-    """``(f, df)`` for a recurrent nonlinearity: ``f(a, out)`` applies it in place-capable form and
-    ``df(h, out)`` returns its derivative *from the output* ``h = f(a)`` (all that BPTT keeps)."""
+    """``(f, df)`` for a recurrent nonlinearity.
+
+    ``f(a, out)`` applies it in place-capable form and ``df(h, out)`` returns its
+    derivative *from the output* ``h = f(a)`` (all that BPTT keeps).
+    """
     try:
         return _ACTIVATIONS[name]
     except KeyError:

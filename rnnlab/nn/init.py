@@ -25,7 +25,10 @@ from .. import backend
 
 
 def _layers(module):
-    """The parameter-name suffixes of every layer and direction (``l0``, ``l0_reverse``, ...)."""
+    """The parameter-name suffixes of every layer and direction.
+
+    E.g. ``l0``, ``l0_reverse``, ...
+    """
     from .recurrent.base import RecurrentBase
 
     if not isinstance(module, RecurrentBase):
@@ -41,14 +44,20 @@ def _set(module, name, value) -> None:
 
 
 def random_orthogonal(n: int, rng: np.random.Generator | None = None) -> np.ndarray:
-    """A random orthogonal ``n x n`` matrix, uniformly distributed (QR of a Gaussian, signs fixed)."""
+    """A random orthogonal ``n x n`` matrix, uniformly distributed.
+
+    The QR decomposition of a Gaussian matrix, with the signs fixed.
+    """
     g = rng if rng is not None else backend.rng()
     q, r = np.linalg.qr(g.standard_normal((n, n)))
     return q * np.sign(np.diag(r))
 
 
 def orthogonal_(module, gain: float = 1.0):
-    """Set every gate block of every layer's ``W_hh`` to ``gain`` times a random orthogonal matrix."""
+    """Set every gate block of every layer's ``W_hh`` to a random orthogonal matrix.
+
+    Each block is ``gain`` times its own random orthogonal matrix.
+    """
     layers = _layers(module)
     H, G = module.hidden_size, module.gates
     for l in layers:
@@ -95,7 +104,10 @@ def forget_bias_(module, value: float = 1.0):
 
 
 def uniform_(module, bound: float | None = None):
-    """Redraw every parameter from ``U(-bound, bound)``, by default PyTorch's ``1/sqrt(hidden_size)``."""
+    """Redraw every parameter from ``U(-bound, bound)``.
+
+    ``bound`` is by default PyTorch's ``1/sqrt(hidden_size)``.
+    """
     layers = _layers(module)
     k = 1.0 / np.sqrt(module.hidden_size) if bound is None else bound
     for l in layers:

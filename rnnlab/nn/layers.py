@@ -37,7 +37,7 @@ class Linear(Module):
             self.add_param("b", g.uniform(-k, k, out_features).astype(dtype))
 
     def forward(self, x):
-        """x : array, shape (..., in_features) -> y : array, shape (..., out_features)."""
+        """x : array, shape (..., in_features) -> y, shape (..., out_features)."""
         W = self.params["W"]
         check_float_array(
             "x",
@@ -54,7 +54,7 @@ class Linear(Module):
         return y
 
     def backward(self, dy):
-        """dy : array, shape (..., out_features) -> dx : array, shape (..., in_features)."""
+        """dy : array, shape (..., out_features) -> dx, shape (..., in_features)."""
         x, W = self.saved(pop=False), self.params["W"]
         check_shape("dy", dy, x.shape[:-1] + (self.out_features,), like=W)
         self.saved()
@@ -93,13 +93,17 @@ class Embedding(Module):
         W = self.params["W"]
         if backend.device_of(idx) != backend.device_of(W):
             raise ValueError(
-                f"idx is on {backend.device_of(idx)} but the embedding is on {backend.device_of(W)}"
+                f"idx is on {backend.device_of(idx)} "
+                f"but the embedding is on {backend.device_of(W)}"
             )
         self.save_for_backward(idx)
         return W[idx]
 
     def backward(self, dout):
-        """Scatter-add ``dout`` into the rows used; repeated indices accumulate. Returns None (indices have no gradient)."""
+        """Scatter-add ``dout`` into the rows used; repeated indices accumulate.
+
+        Returns None (indices have no gradient).
+        """
         idx = self.saved(pop=False)
         check_shape(
             "dout",
@@ -118,8 +122,9 @@ class Embedding(Module):
 
 
 class Dropout(Module):
-    """Inverted dropout: in training, zero each entry with probability ``p`` and scale the rest by 1/(1-p).
+    """Inverted dropout.
 
+    In training, zero each entry with probability ``p`` and scale the rest by 1/(1-p).
     In eval mode (``module.eval()``) it is the identity.
     """
 
@@ -150,7 +155,10 @@ class Dropout(Module):
 
 
 def dropout_mask(like, p: float):
-    """A mask shaped like ``like`` with entries 0 (probability p) or 1/(1-p), from the seeded generator."""
+    """A mask shaped like ``like`` with entries 0 (probability p) or 1/(1-p).
+
+    Drawn from the seeded generator.
+    """
     xp = backend.array_module(like)
     u = backend.uniform(xp, like.shape, like.dtype)
     return (u >= p).astype(like.dtype) / like.dtype.type(1.0 - p)

@@ -1,4 +1,4 @@
-"""Pooling over time: one vector per sequence from a padded batch of sequences (many-to-one).
+"""Pooling over time: one vector per sequence of a padded batch (many-to-one).
 
 A classifier over sentences reads a recurrent layer's outputs ``(T, N, F)`` and needs
 one ``(N, F)`` vector per sentence. With padding, only each sequence's real steps may
@@ -48,7 +48,10 @@ class SequencePool(Module):
         self.mode, self.batch_first = mode, batch_first
 
     def forward(self, x, lengths=None):
-        """x : array, shape (T, N, F) (or (N, T, F)); lengths : int array, shape (N,), optional."""
+        """x : array, shape (T, N, F) (or (N, T, F)) -> y : array, shape (N, F).
+
+        ``lengths`` : int array, shape (N,), optional.
+        """
         order = "(N, T, F)" if self.batch_first else "(T, N, F)"
         check_float_array("x", x, ndim=3, like=x, shape_desc=order)
         xp = array_module(x)
@@ -66,15 +69,14 @@ class SequencePool(Module):
             at = None
             y = (x * active).sum(axis=0) / L[:, None].astype(x.dtype)
         else:  # max over real steps; padding can never win
-            at = xp.where(active > 0, x, -xp.inf).argmax(
-                axis=0
-            )  # (N, F), first maximum
+            # (N, F), first maximum
+            at = xp.where(active > 0, x, -xp.inf).argmax(axis=0)
             y = x[(at,) + _rows_cols(xp, *at.shape)]
         self.save_for_backward((x.shape, at, L, active))
         return y
 
     def backward(self, dy):
-        """dy : array, shape (N, F) -> dx : array, the shape of ``x``, zero on padding."""
+        """dy : array, shape (N, F) -> dx, the shape of ``x``, zero on padding."""
         shape, at, L, active = self.saved(pop=False)
         T, N, F = shape
         check_shape("dy", dy, (N, F), like=dy)
@@ -97,5 +99,5 @@ class SequencePool(Module):
 
 
 def _rows_cols(xp, N: int, F: int):
-    """Index arrays that, after a (N, F) array of time steps, pick entry (t[n, f], n, f)."""
+    """Index arrays that, after a (N, F) array t of time steps, pick (t[n, f], n, f)."""
     return xp.arange(N)[:, None], xp.arange(F)[None, :]

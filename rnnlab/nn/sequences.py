@@ -1,4 +1,4 @@
-"""Variable-length batches: padding, masks, and the time reversal used by bidirectional layers.
+"""Variable-length batches: padding, masks, and the time reversal of bidirectional RNNs.
 
 A batch of sequences of different lengths is stored padded to the longest, time-major
 ``(T, N, ...)``, with a ``lengths`` vector of shape (N,). Recurrent layers given
@@ -15,13 +15,17 @@ from .. import backend
 
 
 def check_lengths(lengths, T: int, N: int) -> np.ndarray:
-    """Validate ``lengths`` (N integers in [1, T], any order) and return them as a NumPy int64 array."""
+    """Validate ``lengths`` (N integers in [1, T], any order).
+
+    Returns them as a NumPy int64 array.
+    """
     if backend.device_of(lengths) == "cuda":
         lengths = backend.to_numpy(lengths)
     lengths = np.asarray(lengths)
     if lengths.shape != (N,):
         raise ValueError(
-            f"lengths has shape {lengths.shape}, expected ({N},): one length per sequence"
+            f"lengths has shape {lengths.shape}, "
+            f"expected ({N},): one length per sequence"
         )
     if lengths.size and not np.issubdtype(lengths.dtype, np.integer):
         raise TypeError(f"lengths must hold integers, got dtype {lengths.dtype}")
@@ -34,7 +38,10 @@ def check_lengths(lengths, T: int, N: int) -> np.ndarray:
 
 
 def lengths_to_mask(lengths, T: int | None = None, batch_first: bool = False, xp=np):
-    """Boolean mask of real (non-padding) positions: shape (T, N), or (N, T) with ``batch_first``."""
+    """Boolean mask of real (non-padding) positions.
+
+    Its shape is (T, N), or (N, T) with ``batch_first``.
+    """
     lengths = np.asarray(backend.to_numpy(lengths))
     T = int(lengths.max()) if T is None else T
     mask = np.arange(T)[:, None] < lengths[None, :]
@@ -58,12 +65,13 @@ def pad_sequences(seqs, padding_value=0, batch_first: bool = False):
     for i, s in enumerate(seqs):
         if s.ndim < 1 or s.shape[0] == 0:
             raise ValueError(
-                f"seqs[{i}] is empty (shape {s.shape}); every sequence needs at least one step"
+                f"seqs[{i}] is empty (shape {s.shape}); "
+                "every sequence needs at least one step"
             )
         if s.shape[1:] != tail:
             raise ValueError(
-                f"seqs[{i}] has shape {s.shape}: its trailing shape {s.shape[1:]} differs from "
-                f"seqs[0]'s {tail}"
+                f"seqs[{i}] has shape {s.shape}: "
+                f"its trailing shape {s.shape[1:]} differs from seqs[0]'s {tail}"
             )
     lengths = np.array([s.shape[0] for s in seqs], dtype=np.int64)
     out = xp.full(
@@ -75,14 +83,19 @@ def pad_sequences(seqs, padding_value=0, batch_first: bool = False):
 
 
 class Packing:
-    """What a layer needs to run a padded batch: the frozen-step mask and the per-sequence reversal.
+    """What a layer needs to run a padded batch.
+
+    The frozen-step mask and the per-sequence reversal.
 
     Attributes
     ----------
     lengths : int64 array, shape (N,), on the CPU
-    frozen : bool array, shape (T, N, 1): True where step ``t`` is past sequence ``n``'s end
-    active : array of the layer's dtype, shape (T, N, 1): 1 on real steps, 0 on padding
-    reverse_index : int array, shape (T, N): ``L_n - 1 - t`` on real steps, ``t`` on padding, so that
+    frozen : bool array, shape (T, N, 1)
+        True where step ``t`` is past sequence ``n``'s end.
+    active : array of the layer's dtype, shape (T, N, 1)
+        1 on real steps, 0 on padding.
+    reverse_index : int array, shape (T, N)
+        ``L_n - 1 - t`` on real steps, ``t`` on padding, so that
         ``a[reverse_index, arange(N)]`` reverses each sequence's real part and leaves
         padding in place (applying it twice is the identity).
     """
@@ -104,7 +117,7 @@ class Packing:
 
 
 def hold_states(frozen_t, new, old) -> None:
-    """Forward of a padded step: past a sequence's end each state carries over unchanged.
+    """Forward of a padded step: past a sequence's end each state carries over as is.
 
     Parameters
     ----------
