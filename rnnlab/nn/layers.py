@@ -73,8 +73,8 @@ class Embedding(Module):
 
     Attributes
     ----------
-    params["W"] : array, shape (num_embeddings, embedding_dim), initialised N(0, 1) as
-    in PyTorch.
+    params["W"] : array, shape (num_embeddings, embedding_dim)
+        Initialised N(0, 1) as in PyTorch.
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, dtype=np.float32):
