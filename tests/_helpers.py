@@ -10,7 +10,11 @@ def to_np(a):
 
 
 def close(dtype):
-    """float64: rtol 1e-9; float32: relative 1e-5 with an absolute floor scaled to the array."""
+    """Tolerance check for ``dtype``.
+
+    float64: rtol 1e-9; float32: relative 1e-5 with an absolute floor scaled to the
+    array.
+    """
     if dtype == np.float64:
 
         def check(got, want, what):

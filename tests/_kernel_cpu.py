@@ -1,4 +1,4 @@
-"""Run the CUDA kernel bodies of :mod:`rnnlab.kernels` on the CPU, and compile them with nvcc.
+"""Run the CUDA kernel bodies of :mod:`rnnlab.kernels` on the CPU; compile with nvcc.
 
 Each body is wrapped the way ``cupy.ElementwiseKernel`` wraps it (non-raw
 parameters as one element ``i`` of an array, raw ones indexed by hand, ``T`` the
@@ -27,7 +27,11 @@ _CACHE = Path(tempfile.gettempdir()) / "rnnlab_kernel_cpu"
 
 
 def parse(params: str):
-    """``"raw T z, T c, int32 H"`` -> ``[(True, 'T', 'z'), (False, 'T', 'c'), (False, 'int32', 'H')]``."""
+    """Parse a parameter list into one ``(raw, type, name)`` tuple per parameter.
+
+    >>> parse("raw T z, T c, int32 H")
+    [(True, 'T', 'z'), (False, 'T', 'c'), (False, 'int32', 'H')]
+    """
     out = []
     for p in params.split(","):
         words = p.split()
@@ -56,10 +60,14 @@ def _function(kernel, suffix: str, gpu: bool) -> str:
     inner = "\n".join(elems) + "\n" + kernel.body
     if gpu:
         return (
-            f"__global__ {head} {{\nptrdiff_t i = blockIdx.x * (ptrdiff_t)blockDim.x + threadIdx.x;\n"
+            f"__global__ {head} {{\n"
+            "ptrdiff_t i = blockIdx.x * (ptrdiff_t)blockDim.x + threadIdx.x;\n"
             f"if (i >= _size) return;\n{inner}\n}}\n"
         )
-    return f'extern "C" {head} {{\nfor (ptrdiff_t i = 0; i < _size; ++i) {{\n{inner}\n}}\n}}\n'
+    return (
+        f'extern "C" {head} {{\n'
+        f"for (ptrdiff_t i = 0; i < _size; ++i) {{\n{inner}\n}}\n}}\n"
+    )
 
 
 def source(gpu: bool) -> str:
@@ -81,14 +89,12 @@ def source(gpu: bool) -> str:
     return "\n".join(parts)
 
 
-@functools.lru_cache(
-    maxsize=None
-)  # the kernels are constants: one build (and one source hash) per process
+# the kernels are constants: one build (and one source hash) per process
+@functools.lru_cache(maxsize=None)
 def _build() -> ctypes.CDLL:
     src = source(gpu=False)
-    so = (
-        _CACHE / f"kernels_{hashlib.sha1(src.encode()).hexdigest()[:16]}.so"
-    )  # shared across processes
+    # shared across processes
+    so = _CACHE / f"kernels_{hashlib.sha1(src.encode()).hexdigest()[:16]}.so"
     if not so.exists():
         _CACHE.mkdir(exist_ok=True)
         cpp = so.with_suffix(".cpp")
@@ -109,7 +115,9 @@ def have_gxx() -> bool:
 
 
 def run(kernel, *args) -> None:
-    """Call ``kernel`` like :func:`rnnlab.backend.launch`: inputs then outputs, NumPy arrays and ints.
+    """Call ``kernel`` like :func:`rnnlab.backend.launch`: inputs then outputs.
+
+    The arguments are NumPy arrays and ints.
 
     Arrays may be views of any layout: they are copied to C order and written back.
     """
@@ -143,7 +151,10 @@ def run(kernel, *args) -> None:
 
 
 def nvcc_check() -> None:
-    """Compile every kernel for float32 and float64 with nvcc to PTX; raise with nvcc's message on error."""
+    """Compile every kernel for float32 and float64 with nvcc to PTX.
+
+    On an error, raise with nvcc's message.
+    """
     with tempfile.TemporaryDirectory() as d:
         cu = Path(d) / "kernels.cu"
         cu.write_text(source(gpu=True))

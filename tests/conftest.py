@@ -24,7 +24,10 @@ def _seed_rnnlab():
 
 @pytest.fixture(params=["numpy", "cupy"])
 def xp(request):
-    """The array module under test: ``numpy`` always, ``cupy`` only where a CUDA GPU is usable."""
+    """The array module under test.
+
+    ``numpy`` always, ``cupy`` only where a CUDA GPU is usable.
+    """
     if request.param == "cupy":
         if not backend.cuda_available():
             pytest.skip("CuPy with a usable CUDA GPU is not available here")
@@ -56,7 +59,10 @@ def rng():
 
 @pytest.fixture
 def randn(rng, on):
-    """``randn(*shape, dtype=np.float64, scale=1.0)``: seeded normal samples on the device under test."""
+    """``randn(*shape, dtype=np.float64, scale=1.0)``: seeded normal samples.
+
+    On the device under test.
+    """
 
     def make(*shape, dtype=np.float64, scale=1.0):
         return on((scale * rng.standard_normal(shape)).astype(dtype))
@@ -66,7 +72,9 @@ def randn(rng, on):
 
 @pytest.fixture
 def torch():
-    """PyTorch, seeded and on one thread; the reference tests skip where it is not installed (CI installs it).
+    """PyTorch, seeded and on one thread.
+
+    The reference tests skip where it is not installed (CI installs it).
 
     One thread: the tensors here are tiny, and on a busy 2-core machine OpenMP worker
     threads waiting for each other make every call many times slower.
@@ -81,7 +89,10 @@ def torch():
 
 @pytest.fixture
 def need_cuda():
-    """Skip a test that needs a GPU (device mismatches, fused kernels) where there is none; returns cupy."""
+    """Skip a test that needs a GPU (device mismatches, fused kernels) if there is none.
+
+    Returns cupy.
+    """
     if not backend.cuda_available():
         pytest.skip("needs CuPy and a CUDA GPU")
     return pytest.importorskip("cupy")

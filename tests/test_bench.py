@@ -1,4 +1,7 @@
-"""The benchmark runs, and its naive teaching implementations compute what the layers compute (no timings asserted)."""
+"""The benchmark runs, and its naive teaching code computes what the layers compute.
+
+No timings are asserted.
+"""
 
 import numpy as np
 import pytest

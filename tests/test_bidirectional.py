@@ -1,12 +1,13 @@
-"""Bidirectional RNN, LSTM and GRU (and variable-length batches through them): equality with PyTorch
-(with and without ``lengths``), the output and final-state layout, finite-difference
-gradients, dropout between layers, ``record_state_grads``, interop, bad input and a task
-only a model that reads backwards can solve.
+"""Bidirectional RNN, LSTM and GRU, and variable-length batches through them.
 
-With ``lengths`` the reference is PyTorch on ``pack_padded_sequence(...,
-enforce_sorted=False)`` unpacked with ``pad_packed_sequence(..., total_length=T)``. The
-unidirectional rows of the PyTorch matrix are the control: the same code path without
-the reverse direction.
+Equality with PyTorch (with and without ``lengths``), the output and final-state
+layout, finite-difference gradients, dropout between layers, ``record_state_grads``,
+interop, bad input and a task only a model that reads backwards can solve.
+
+With ``lengths`` the reference is PyTorch on
+``pack_padded_sequence(..., enforce_sorted=False)`` unpacked with
+``pad_packed_sequence(..., total_length=T)``. The unidirectional rows of the PyTorch
+matrix are the control: the same code path without the reverse direction.
 """
 
 import itertools
@@ -22,7 +23,10 @@ T, N, D, H = 5, 3, 3, 4
 
 
 def _tuple(states):
-    """Final states (or their gradients) as a tuple: ``(h,)`` for RNN/GRU, ``(h, c)`` for the LSTM."""
+    """Final states (or their gradients) as a tuple.
+
+    ``(h,)`` for RNN/GRU, ``(h, c)`` for the LSTM.
+    """
     return states if isinstance(states, tuple) else (states,)
 
 
@@ -31,8 +35,7 @@ def _pack(cls, parts):
     return None if parts is None else (tuple(parts) if cls is LSTM else parts[0])
 
 
-# --------------------------------------------------------------------------- against
-# PyTorch
+# ---------------------------------------------------------------------- against PyTorch
 KINDS = {
     "rnn_tanh": (RNN, {"nonlinearity": "tanh"}),
     "rnn_relu": (RNN, {"nonlinearity": "relu"}),
@@ -43,12 +46,8 @@ TT, NT = 6, 4  # the PyTorch comparisons' T and N
 LENGTHS = {
     "none": None,
     "full": [3, 6, 1, 5],  # unsorted, one equal to T, one of length 1
-    "short": [
-        2,
-        4,
-        1,
-        4,
-    ],  # T = 6 larger than every length (trailing all-padding steps), ties
+    # T = 6 larger than every length (trailing all-padding steps), ties
+    "short": [2, 4, 1, 4],
 }
 
 
@@ -57,8 +56,11 @@ def _torch_class(torch, cls):
 
 
 def _torch_reference(torch, tm, x, states0, lengths, gout, gfinal):
-    """Outputs and gradients of a torch.nn RNN/LSTM/GRU for L = <out, gout> + sum_k <final_k, gfinal_k>,
-    on a packed batch when ``lengths`` is given."""
+    """Outputs and gradients of a torch.nn RNN/LSTM/GRU.
+
+    For L = <out, gout> + sum_k <final_k, gfinal_k>, on a packed batch when ``lengths``
+    is given.
+    """
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
     xt = torch.tensor(x, requires_grad=True)
@@ -90,7 +92,10 @@ def _torch_reference(torch, tm, x, states0, lengths, gout, gfinal):
 
 
 def _compare_with_torch(torch, tm, m, device, dtype, lengths, with_hx, with_dhx, seed):
-    """Run ``tm`` and ``m`` (same weights) on the same data and compare every output and gradient."""
+    """Run ``tm`` and ``m`` (same weights) on the same data.
+
+    Compare every output and gradient.
+    """
     K, H_, Dn = m.num_layers * m.num_directions, m.hidden_size, m.input_size
     cls = type(m)
     ns = len(cls.state_names)
@@ -137,30 +142,32 @@ def _compare_with_torch(torch, tm, m, device, dtype, lengths, with_hx, with_dhx,
         assert got[k].dtype == dtype and got[k].shape == want[k].shape, k
         check(_np(got[k]), want[k], k)
     grads = interop.torch_state_dict(m, grads=True)
-    assert list(grads) == list(
-        grads_t
-    )  # PyTorch's keys and order, `_reverse` ones included
+    # PyTorch's keys and order, `_reverse` ones included
+    assert list(grads) == list(grads_t)
     for k in grads_t:
         assert grads[k].dtype == dtype, k
         check(grads[k], grads_t[k], k)
 
 
 def _torch_cases():
-    """For every architecture, direction and kind of lengths: depths 1-3 in float64 and one float32 row.
-    The flags (batch_first, initial states, final-state gradients) are the bits of a pattern; each group
-    holds a pattern and its complement, so every flag takes both values with every kind of lengths."""
+    """Cases for every architecture, direction and kind of lengths.
+
+    Depths 1-3 in float64 and one float32 row. The flags (batch_first, initial states,
+    final-state gradients) are the bits of a pattern; each group holds a pattern and its
+    complement, so every flag takes both values with every kind of lengths.
+    """
+    # the last pattern of each kind: the float32 row's
     patterns = {
         "none": (0b000, 0b111, 0b101, 0b010),
         "full": (0b110, 0b001, 0b111, 0b011),
         "short": (0b011, 0b100, 0b000, 0b101),
-    }  # the last one: the float32 row's
+    }
     cases = []
     for i, (kind, bidirectional) in enumerate(itertools.product(KINDS, [True, False])):
         for j, lengths in enumerate(LENGTHS):
             for k, bits in enumerate(patterns[lengths]):
-                bits ^= (
-                    i % 8
-                )  # a different assignment for each architecture and direction
+                # a different assignment for each architecture and direction
+                bits ^= i % 8
                 num_layers, dtype = (
                     (k + 1, "float64") if k < 3 else (1 + (i + j) % 3, "float32")
                 )
@@ -278,9 +285,8 @@ def test_equals_torch_without_bias(xp, device, torch, cls):
 def test_to_torch_round_trip_bidirectional(xp, device, torch, cls, dtype):
     rnnlab.seed(7)
     m = cls(D, H, num_layers=2, bidirectional=True, batch_first=True, dtype=dtype)
-    for k in (
-        m.params
-    ):  # make b_hn (GRU) nonzero and distinct from the rest, so a mix-up shows
+    # make b_hn (GRU) nonzero and distinct from the rest, so a mix-up shows
+    for k in m.params:
         m.params[k] += (
             0.01
             * np.arange(m.params[k].size, dtype=dtype).reshape(m.params[k].shape)
@@ -297,9 +303,8 @@ def test_to_torch_round_trip_bidirectional(xp, device, torch, cls, dtype):
         D, H, num_layers=2, bidirectional=True
     ).state_dict()
     sd = tm.state_dict()
-    assert list(sd) == list(
-        native
-    )  # the same keys in the same order, `_reverse` ones included
+    # the same keys in the same order, `_reverse` ones included
+    assert list(sd) == list(native)
     assert any(k.endswith("_reverse") for k in sd)
     for k in native:
         assert tuple(sd[k].shape) == tuple(native[k].shape), k
@@ -308,9 +313,10 @@ def test_to_torch_round_trip_bidirectional(xp, device, torch, cls, dtype):
         type(back) is cls and back.bidirectional and list(back.params) == list(m.params)
     )
     for k, p in m.params.items():
+        # bit-identical
         assert (
             back.params[k].dtype == p.dtype and back.params[k].tobytes() == p.tobytes()
-        ), k  # bit-identical
+        ), k
     # and the torch module computes the same function, gradients included
     _compare_with_torch(
         torch, tm, m.to(device), device, dtype, LENGTHS["full"], True, True, seed=8
@@ -336,7 +342,10 @@ def test_torch_state_dict_keys_bidirectional(torch, cls):
 
 # --------------------------------------------------------------------------- layout
 def _one_direction(m, l, d, device):
-    """A unidirectional single-layer module holding the weights of layer ``l``, direction ``d`` of ``m``."""
+    """A unidirectional single-layer module holding one direction of one layer of ``m``.
+
+    The weights of layer ``l``, direction ``d``.
+    """
     cls = type(m)
     extra = {"nonlinearity": m.nonlinearity} if cls is RNN else {}
     in_size = m.input_size if l == 0 else m.num_directions * m.hidden_size
@@ -378,12 +387,10 @@ def test_layout_forward_first_then_reverse_and_final_states_by_layer_and_directi
                 )
         inp = xp.concatenate(outs, axis=-1)
     np.testing.assert_allclose(_np(out), _np(inp), rtol=1e-13, atol=1e-14)
-    np.testing.assert_allclose(
-        _np(out[..., :H]), _np(outs[0]), rtol=1e-13, atol=1e-14
-    )  # forward first
-    np.testing.assert_allclose(
-        _np(out[..., H:]), _np(outs[1]), rtol=1e-13, atol=1e-14
-    )  # then reverse
+    # forward first
+    np.testing.assert_allclose(_np(out[..., :H]), _np(outs[0]), rtol=1e-13, atol=1e-14)
+    # then reverse
+    np.testing.assert_allclose(_np(out[..., H:]), _np(outs[1]), rtol=1e-13, atol=1e-14)
 
 
 @pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
@@ -414,8 +421,7 @@ def test_final_states_are_the_outputs_at_each_directions_last_step(
     assert not np.allclose(h_n[2], h_n[3])
 
 
-# --------------------------------------------------------------------------- finite
-# differences
+# ------------------------------------------------------------------- finite differences
 GRAD_CASES = [
     # cls, extra, num_layers, batch_first, with_hx, dropout
     (RNN, {"nonlinearity": "tanh"}, 2, False, True, 0.5),
@@ -457,9 +463,8 @@ def test_gradients_by_finite_differences(
         else None
     )
     lengths = on(np.array([2, 4, 1]))  # unsorted, one full, one of length 1
-    errors = check_module(
-        m, x, hx, lengths
-    )  # lengths: forward's third argument, not differentiated
+    # lengths: forward's third argument, not differentiated
+    errors = check_module(m, x, hx, lengths)
     inputs = {"input 0"} | (
         {f"input {k}" for k in range(1, ns + 1)} if with_hx else set()
     )
@@ -494,17 +499,14 @@ def test_dropout_is_live_in_training_and_off_in_eval(xp, device, randn, on, cls)
     want, want_grads = run(ref)
     got, got_grads = run(m)  # training mode
     assert not np.allclose(got[0], want[0])  # dropout changes the output
-    ns = len(
-        cls.state_names
-    )  # got: out, ns final states, dx, ns initial-state gradients
+    # got: out, ns final states, dx, ns initial-state gradients
+    ns = len(cls.state_names)
     assert not np.allclose(got[1 + ns], want[1 + ns])  # and dx (through the same masks)
-    np.testing.assert_array_equal(
-        got[0] * ~real, 0
-    )  # padding still outputs exact zeros
+    # padding still outputs exact zeros
+    np.testing.assert_array_equal(got[0] * ~real, 0)
     for f_got, f_want in zip(got[1 : 1 + ns], want[1 : 1 + ns]):
-        np.testing.assert_array_equal(
-            f_got[:2], f_want[:2]
-        )  # layer 0, both directions: before any dropout
+        # layer 0, both directions: before any dropout
+        np.testing.assert_array_equal(f_got[:2], f_want[:2])
         assert not np.allclose(f_got[2:], f_want[2:])
     again, _ = run(m)
     assert not np.array_equal(again[0], got[0])  # a fresh mask every forward
@@ -516,8 +518,7 @@ def test_dropout_is_live_in_training_and_off_in_eval(xp, device, randn, on, cls)
         np.testing.assert_array_equal(got_grads[k], want_grads[k], err_msg=k)
 
 
-# ---------------------------------------------------------------------------
-# record_state_grads
+# ------------------------------------------------------------------- record_state_grads
 @pytest.mark.parametrize("cls", [RNN, LSTM, GRU])
 def test_record_state_grads_shapes_and_last_real_step(xp, device, randn, on, cls):
     lengths = [3, 5, 1]
@@ -617,11 +618,13 @@ def test_wrong_final_state_gradient_shape_bidirectional(cls):
         m.backward(_x(T, N, 2 * H), _x(2, N, H))
 
 
-# --------------------------------------------------------------------------- a task
-# that needs both directions
+# ---------------------------------------------------- a task that needs both directions
 def _next_token_batch(rng, n, Tn, V):
-    """One-hot tokens in padded batches of lengths in [2, Tn]; the label at step t is the token at t + 1
-    (nothing before t says anything about it), real on steps t < length - 1."""
+    """One-hot tokens in padded batches of lengths in [2, Tn].
+
+    The label at step t is the token at t + 1 (nothing before t says anything about
+    it), real on steps t < length - 1.
+    """
     lengths = rng.integers(2, Tn + 1, n)
     tokens = rng.integers(0, V, (Tn, n))
     x = np.eye(V, dtype=np.float32)[tokens]
@@ -660,6 +663,5 @@ def test_only_a_bidirectional_model_learns_to_read_the_next_token(xp, device, on
         if bidirectional:
             assert np.mean(losses[-10:]) < 0.2 * np.mean(losses[:10])
     assert acc[True] > 0.95, acc
-    assert acc[False] < 0.25 + 0.1, (
-        acc
-    )  # chance is 1 / V: the past says nothing about the next token
+    # chance is 1 / V: the past says nothing about the next token
+    assert acc[False] < 0.25 + 0.1, acc

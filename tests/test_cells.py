@@ -1,4 +1,7 @@
-"""rnnlab.nn.recurrent.rnn: the pure RNN step functions and RNNCell, step by step against the whole-sequence RNN."""
+"""rnnlab.nn.recurrent.rnn: the pure RNN step functions and RNNCell.
+
+Step by step against the whole-sequence RNN.
+"""
 
 import numpy as np
 import pytest
@@ -161,9 +164,8 @@ def test_cell_step_by_step_equals_rnn_whole_sequence(
         np.testing.assert_allclose(
             rnnlab.to_numpy(cell.grads[ours]), rnnlab.to_numpy(rnn.grads[theirs]), **tol
         )
-    with pytest.raises(
-        RuntimeError, match="with no pending forward"
-    ):  # every cached step was consumed
+    # every cached step was consumed
+    with pytest.raises(RuntimeError, match="with no pending forward"):
         cell.backward(dout[0])
 
 
@@ -237,9 +239,8 @@ def test_cell_bad_nonlinearity():
 def test_cell_backward_before_forward():
     with pytest.raises(RuntimeError, match="backward called with no pending forward"):
         RNNCell(D, H).backward(np.zeros((N, H), np.float32))
-    cell = RNNCell(D, H).to(
-        dtype=np.float64
-    )  # to() drops the cache; still a clean error
+    # to() drops the cache; still a clean error
+    cell = RNNCell(D, H).to(dtype=np.float64)
     with pytest.raises(RuntimeError, match="backward"):
         cell.backward(np.zeros((N, H)))
 

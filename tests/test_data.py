@@ -12,9 +12,8 @@ def test_vocab_is_sorted_and_round_trips():
     ids = v.encode("hello")
     assert ids.dtype == np.int64 and ids.tolist() == [3, 2, 4, 4, 5]
     assert v.decode(ids) == "hello"
-    assert (
-        CharVocab.from_text("world hello") == v
-    )  # order does not depend on the text's order
+    # order does not depend on the text's order
+    assert CharVocab.from_text("world hello") == v
 
 
 def test_unknown_character_raises_and_names_it():
@@ -64,9 +63,8 @@ def test_tbptt_batches_continue_each_row_and_shift_targets():
     assert [x.shape for x, _ in batches] == [(10, 4), (10, 4), (5, 4)]
     x = np.concatenate([b[0] for b in batches])
     y = np.concatenate([b[1] for b in batches])
-    for n in range(
-        4
-    ):  # row n is one contiguous stretch of the stream, continued across batches
+    # row n is one contiguous stretch of the stream, continued across batches
+    for n in range(4):
         assert x[:, n].tolist() == list(range(25 * n, 25 * n + 25))
     np.testing.assert_array_equal(y, x + 1)
     assert len(TBPTTBatches(ids, 4, 10)) == 3
@@ -75,9 +73,8 @@ def test_tbptt_batches_continue_each_row_and_shift_targets():
 def test_batches_and_decoding_accept_ids_on_any_device(on):
     ids = on(np.arange(41))
     batches = list(TBPTTBatches(ids, batch_size=2, seq_len=5))
-    assert all(
-        isinstance(x, np.ndarray) for x, _ in batches
-    )  # cut on the CPU; the caller moves them
+    # cut on the CPU; the caller moves them
+    assert all(isinstance(x, np.ndarray) for x, _ in batches)
     assert batches[0][0][:, 0].tolist() == [0, 1, 2, 3, 4]
     vocab = CharVocab.from_text("abc")
     assert vocab.decode(on(np.array([2, 0, 1]))) == "cab"
@@ -129,7 +126,8 @@ def test_word_vocab_min_count_and_max_size():
 def test_word_vocab_bad_input():
     with pytest.raises(
         ValueError,
-        match=r"1 token\(s\) not in the vocabulary, e.g. \['flew'\], and it has no <unk>",
+        match=r"1 token\(s\) not in the vocabulary, e.g. \['flew'\], "
+        r"and it has no <unk>",
     ):
         WordVocab.build(TEXTS, specials=("<pad>",)).encode(["cat", "flew"])
     with pytest.raises(TypeError, match="got one str: split it first"):
@@ -152,10 +150,12 @@ def test_word_vocab_bad_input():
         WordVocab.build(TEXTS).decode([0, 99])
 
 
-# ---------------------------------------------------------------------------
-# BucketBatches
+# ------------------------------------------------------------------------ BucketBatches
 def _sequences(n=300, seed=0):
-    """n sequences of 1 to 49 tokens, each starting with its own index + 20 (so each is unique)."""
+    """n sequences of 1 to 49 tokens, each unique.
+
+    Each starts with its own index + 20.
+    """
     g = np.random.default_rng(seed)
     seqs = [
         np.concatenate([[20 + i], g.integers(1, 20, g.integers(0, 49))])
@@ -261,6 +261,5 @@ def test_bucket_batches_take_a_plain_list_of_labels_and_unsigned_tags():
     assert sorted(y.tolist()) == [0, 1]  # per-sequence labels, not per-step
     tags = [np.array([1, 2, 3], dtype=np.uint8), np.array([4, 5], dtype=np.uint8)]
     (_, lengths), y = next(iter(BucketBatches(seqs, tags, 2, shuffle=False)))
-    assert (
-        y.dtype.kind == "i" and (y == -100).sum() == 1
-    )  # the pad fits the targets' dtype
+    # the pad fits the targets' dtype
+    assert y.dtype.kind == "i" and (y == -100).sum() == 1

@@ -1,4 +1,7 @@
-"""The JupyterLab explorer: it draws at once and on every change, without capturing output."""
+"""The JupyterLab explorer: it draws at once and on every change.
+
+It does so without capturing output.
+"""
 
 import base64
 

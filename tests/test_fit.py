@@ -1,5 +1,8 @@
-"""rnnlab.fit, evaluate and the callbacks: one loop for classification and regression that adds
-nothing to a hand-written loop, reproduces bit-exactly and resumes bit-exactly."""
+"""rnnlab.fit, evaluate and the callbacks.
+
+One loop for classification and regression that adds nothing to a hand-written loop,
+reproduces bit-exactly and resumes bit-exactly.
+"""
 
 import numpy as np
 import pytest
@@ -14,13 +17,18 @@ T, N, VOCAB = 10, 16, 12
 
 
 def Classifier():
-    """ids (T, N) with lengths -> logits (N, 2), through the mean of the GRU's real outputs."""
+    """ids (T, N) with lengths -> logits (N, 2).
+
+    Through the mean of the GRU's real outputs.
+    """
     return SequenceClassifier(VOCAB, 2, embedding_dim=8, hidden_size=16)
 
 
 def _classification_batches(seed, count):
-    """Does token 3 occur among the real steps? Padded with token 3 past the end, so a model
-    that read the padding would be fooled."""
+    """Does token 3 occur among the real steps?
+
+    Padded with token 3 past the end, so a model that read the padding would be fooled.
+    """
     g = np.random.default_rng(seed)
     batches = []
     for _ in range(count):
@@ -100,9 +108,8 @@ def test_fit_trains_a_regressor_with_clipping_and_a_schedule(device):
         val=_sine_batches(1, 3),
         progress=False,
     )
-    assert (
-        hist.val_loss[-1] < 0.1 * 0.5
-    )  # far below predicting 0 (variance of a sine: 1/2)
+    # far below predicting 0 (variance of a sine: 1/2)
+    assert hist.val_loss[-1] < 0.1 * 0.5
     assert hist.lr[-1] == pytest.approx(0.0, abs=1e-12) and hist.lr[0] < 2e-2
 
 
@@ -135,9 +142,12 @@ def _assert_same_weights(a, b):
 
 
 def _check_resume(make_model, batches, loss, seed, path, epochs=3, with_rng_state=True):
-    """Train ``epochs`` epochs in one go, then 1 epoch, a checkpoint (model, optimiser and, if
-    asked, the generator's state), a fresh process-like restart, and the remaining epochs:
-    both must give the same losses and weights, bit for bit."""
+    """Train in one go, and in two parts with a checkpoint: the same, bit for bit.
+
+    ``epochs`` epochs in one go, then 1 epoch, a checkpoint (model, optimiser and, if
+    asked, the generator's state), a fresh process-like restart, and the remaining
+    epochs: both must give the same losses and weights, bit for bit.
+    """
 
     def start():
         rnnlab.seed(seed)
@@ -239,9 +249,8 @@ def test_early_stopping_ends_fit():
         callbacks=[stopper],
         progress=False,
     )
-    assert (
-        hist.epochs == 2
-    )  # no accuracy can improve by 2: it stops after one epoch of patience
+    # no accuracy can improve by 2: it stops after one epoch of patience
+    assert hist.epochs == 2
 
 
 def test_best_checkpoint_saves_when_the_monitor_improves(tmp_path):
@@ -275,7 +284,10 @@ def test_fit_bad_input():
 
 
 class DropoutRegressor(Regressor):
-    """The regressor with dropout on the final state: its masks come from rnnlab's generator."""
+    """The regressor with dropout on the final state.
+
+    Its masks come from rnnlab's generator.
+    """
 
     def __init__(self):
         super().__init__()
@@ -295,9 +307,8 @@ def test_a_run_with_dropout_resumes_bit_exactly_with_the_generator_state(tmp_pat
     _check_resume(
         DropoutRegressor, _sine_batches(4, 5), mse, 21, tmp_path / "m.npz", epochs=2
     )
-    with pytest.raises(
-        AssertionError
-    ):  # without the generator's state, the masks differ
+    # without the generator's state, the masks differ
+    with pytest.raises(AssertionError):
         _check_resume(
             DropoutRegressor,
             _sine_batches(4, 5),
@@ -346,9 +357,8 @@ def test_evaluate_counts_only_real_tokens_of_padded_per_step_targets():
 
 def test_early_stopping_counts_its_own_epochs_and_survives_nan():
     model, cb = Linear(2, 2), EarlyStopping(patience=2)
-    assert not cb.on_epoch_end(
-        0, _history([float("nan")]), model
-    )  # nan: no improvement, no error
+    # nan: no improvement, no error
+    assert not cb.on_epoch_end(0, _history([float("nan")]), model)
     assert cb.on_epoch_end(1, _history([float("nan")] * 2), model)
     cb = EarlyStopping(patience=2)
     assert not cb.on_epoch_end(0, _history([1.0]), model)

@@ -1,4 +1,4 @@
-"""rnnlab.nn.functional: stable sigmoid, softmax and log-softmax, and the recurrent activations."""
+"""rnnlab.nn.functional: stable sigmoid, softmax and log-softmax; RNN activations."""
 
 import warnings
 
@@ -11,7 +11,10 @@ from rnnlab.nn import functional as F
 
 @pytest.fixture
 def strict_fp():
-    """Overflow, invalid (NaN) and divide-by-zero raise; underflow to 0 is the correct answer."""
+    """Overflow, invalid (NaN) and divide-by-zero raise.
+
+    Underflow to 0 is the correct answer, so it does not.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
@@ -35,9 +38,8 @@ def test_sigmoid_matches_the_definition(xp, on):
     # absolute tolerance: for x << 0 the tanh form loses relative (not absolute)
     # accuracy
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(
-        got[400:], ref[400:], rtol=1e-15
-    )  # x >= 0: full relative accuracy
+    # x >= 0: full relative accuracy
+    np.testing.assert_allclose(got[400:], ref[400:], rtol=1e-15)
 
 
 def test_sigmoid_writes_into_out(xp, on):
@@ -48,9 +50,8 @@ def test_sigmoid_writes_into_out(xp, on):
     np.testing.assert_allclose(
         rnnlab.to_numpy(out), 1 / (1 + np.exp(-np.array([-2.0, 0.5, 3.0]))), rtol=1e-14
     )
-    np.testing.assert_array_equal(
-        rnnlab.to_numpy(x), [-2.0, 0.5, 3.0]
-    )  # input untouched
+    # input untouched
+    np.testing.assert_array_equal(rnnlab.to_numpy(x), [-2.0, 0.5, 3.0])
 
 
 def test_softmax_is_stable_with_huge_logits(xp, on, strict_fp):

@@ -1,4 +1,7 @@
-"""Gated layers learn: a seeded recall problem whose loss must go down, for LSTM and GRU alike."""
+"""Gated layers learn: a seeded recall problem whose loss must go down.
+
+For LSTM and GRU alike.
+"""
 
 import numpy as np
 import pytest
@@ -38,7 +41,6 @@ def test_seeded_sequence_problem_loss_goes_down(xp, device, on, cls):
     out, _ = layer.eval()(x_val)
     val, _ = rnnlab.mse(head(out[-1]), y_val)
     baseline_mean = float(_np(y_val).var())  # predict a constant
-    baseline_last = float(
-        ((_np(y_val) - _np(x_val)[-1]) ** 2).mean()
-    )  # copy the last input
+    # copy the last input
+    baseline_last = float(((_np(y_val) - _np(x_val)[-1]) ** 2).mean())
     assert val < 0.05 * min(baseline_mean, baseline_last)

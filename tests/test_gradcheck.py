@@ -1,4 +1,7 @@
-"""rnnlab.gradcheck: the finite-difference checker must pass correct backwards and catch wrong ones."""
+"""rnnlab.gradcheck: the finite-difference checker.
+
+It must pass correct backwards and catch wrong ones.
+"""
 
 import numpy as np
 import pytest
@@ -9,7 +12,10 @@ from rnnlab.gradcheck import numerical_gradient, relative_error
 
 
 class Scale(Module):
-    """y = x * w (w broadcast over rows), with a backward that can be broken on purpose."""
+    """y = x * w (w broadcast over rows).
+
+    Its backward can be broken on purpose.
+    """
 
     def __init__(self, n, wrong_param=False, wrong_input=False, no_input_grad=False):
         super().__init__()
@@ -31,9 +37,8 @@ class Scale(Module):
         if self.no_input_grad:
             return None
         dx = dy * self.params["w"]
-        return (
-            dx.T.reshape(dx.shape) if self.wrong_input else dx
-        )  # deliberately scrambled
+        # deliberately scrambled
+        return dx.T.reshape(dx.shape) if self.wrong_input else dx
 
 
 def test_numerical_gradient_of_a_known_function(xp, randn):

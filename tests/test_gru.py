@@ -1,5 +1,8 @@
-"""rnnlab.GRU and GRUCell: shapes, finite-difference gradients, step by step against the whole
-sequence, equality with torch.nn.GRU / GRUCell, interop, dropout, bad input, a loss that goes down."""
+"""rnnlab.GRU and GRUCell.
+
+Shapes, finite-difference gradients, step by step against the whole sequence, equality
+with torch.nn.GRU / GRUCell, interop, dropout, bad input, a loss that goes down.
+"""
 
 import itertools
 
@@ -15,8 +18,7 @@ from rnnlab.nn.recurrent.gru import gru_step_backward, gru_step_forward
 T, N, D, H = 4, 3, 3, 4
 
 
-# --------------------------------------------------------------------------- shapes and
-# layout
+# -------------------------------------------------------------------- shapes and layout
 @pytest.mark.parametrize("num_layers", [1, 3])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_shapes_dtypes_and_final_state(xp, device, randn, num_layers, batch_first):
@@ -33,9 +35,8 @@ def test_shapes_dtypes_and_final_state(xp, device, randn, num_layers, batch_firs
     assert h_n.shape == (num_layers, N, H)
     assert out.dtype == h_n.dtype == np.float32
     last = out[:, -1] if batch_first else out[-1]
-    np.testing.assert_array_equal(
-        _np(h_n[-1]), _np(last)
-    )  # the last layer's final h is the last output
+    # the last layer's final h is the last output
+    np.testing.assert_array_equal(_np(h_n[-1]), _np(last))
     assert np.abs(_np(out)).max() < 1  # a convex combination of tanh values and h0 = 0
     dx, dh0 = m.backward(xp.ones_like(out), xp.ones_like(h_n))
     assert not isinstance(dh0, tuple)
@@ -131,9 +132,8 @@ def test_backward_accumulates_and_leaves_inputs_alone(xp, device, randn):
     for k, v in m.grads.items():
         np.testing.assert_allclose(_np(v), 2 * once[k], rtol=1e-14, atol=1e-15)
     for a, b in zip(held + outs, copies + out_copies):
-        np.testing.assert_array_equal(
-            _np(a), b
-        )  # nothing the caller holds is overwritten
+        # nothing the caller holds is overwritten
+        np.testing.assert_array_equal(_np(a), b)
 
 
 @pytest.mark.parametrize("num_layers", [1, 2])
@@ -160,8 +160,7 @@ def test_changing_the_output_in_place_leaves_the_gradients_alone(
         np.testing.assert_array_equal(_np(m.grads[k]), ref[k], err_msg=k)
 
 
-# --------------------------------------------------------------------------- finite
-# differences
+# ------------------------------------------------------------------- finite differences
 GRAD_CASES = [
     c + (0.0,)
     for c in itertools.product([1, 2, 3], [False, True], [True, False], [False, True])
@@ -187,9 +186,8 @@ def test_gradients_by_finite_differences(
         dropout=dropout,
         dtype=np.float64,
     ).to(device)
-    assert (
-        m.training
-    )  # with dropout > 0 the masks are live; check_module reseeds so they stay fixed
+    # with dropout > 0 the masks are live; check_module reseeds so they stay fixed
+    assert m.training
     x = on(rng.standard_normal((Ng, Tg, Dg) if batch_first else (Tg, Ng, Dg)))
     inputs = (x, on(rng.standard_normal((num_layers, Ng, Hg)))) if with_h0 else (x,)
     errors = check_module(m, *inputs)
@@ -326,8 +324,7 @@ def test_cell_float32_keeps_dtype(xp, device, randn):
     )
 
 
-# --------------------------------------------------------------------------- step by
-# step = whole sequence
+# -------------------------------------------------------- step by step = whole sequence
 def _cells_like(gru):
     """One GRUCell per layer holding the weights of ``gru``."""
     cells = []
@@ -355,9 +352,8 @@ def test_cells_step_by_step_equal_the_whole_sequence(
 
     out, h_n = gru(x, h0)
     inp, finals = [x[t] for t in range(T)], []
-    for l, cell in enumerate(
-        cells
-    ):  # each layer's cell over time, feeding the next layer
+    # each layer's cell over time, feeding the next layer
+    for l, cell in enumerate(cells):
         h, outs = h0[l], []
         for t in range(T):
             h = cell(inp[t], h)
@@ -384,16 +380,17 @@ def test_cells_step_by_step_equal_the_whole_sequence(
             np.testing.assert_allclose(
                 _np(cell.grads[k]), _np(gru.grads[f"{k}_l{l}"]), err_msg=k, **tol
             )
-        with pytest.raises(
-            RuntimeError, match="with no pending forward"
-        ):  # every cached step was consumed
+        # every cached step was consumed
+        with pytest.raises(RuntimeError, match="with no pending forward"):
             cell.backward(dout[0])
 
 
-# --------------------------------------------------------------------------- against
-# PyTorch
+# ---------------------------------------------------------------------- against PyTorch
 def _compare_with_torch(torch, tm, m, device, dtype, seed, with_h0=True, with_dhn=True):
-    """Run ``tm`` and ``m`` (same weights) on the same data; compare outputs, states and every gradient."""
+    """Run ``tm`` and ``m`` (same weights) on the same data.
+
+    Compare outputs, states and every gradient.
+    """
     L, Nn, Tn, Dn, Hn = m.num_layers, 3, 5, m.input_size, m.hidden_size
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((Nn, Tn, Dn) if m.batch_first else (Tn, Nn, Dn)).astype(
@@ -545,9 +542,8 @@ def test_cell_equals_torch_grucell(xp, device, torch, dtype, bias):
     check(_np(dh), h0t.grad.numpy(), "dh0")
     check(_np(cell.grads["W_xh"]), tcell.weight_ih.grad.numpy(), "weight_ih")
     check(_np(cell.grads["W_hh"]), tcell.weight_hh.grad.numpy(), "weight_hh")
-    if (
-        bias
-    ):  # bias_ih feeds b_h; bias_hh's r, z blocks feed b_h and its n block is b_hn
+    # bias_ih feeds b_h; bias_hh's r, z blocks feed b_h and its n block is b_hn
+    if bias:
         g, gn = _np(cell.grads["b_h"]), _np(cell.grads["b_hn"])
         check(g, tcell.bias_ih.grad.numpy(), "bias_ih")
         check(np.concatenate([g[: 2 * H], gn]), tcell.bias_hh.grad.numpy(), "bias_hh")
@@ -564,9 +560,8 @@ def test_rnnlab_to_torch_to_rnnlab_is_bit_identical(
     torch, dtype, bias, batch_first, num_layers, training
 ):
     rnnlab.seed(2)
-    dropout = (
-        0.25 if num_layers > 1 else 0.0
-    )  # torch warns about dropout on a single layer
+    # torch warns about dropout on a single layer
+    dropout = 0.25 if num_layers > 1 else 0.0
     m = GRU(
         D,
         H,
@@ -651,9 +646,10 @@ def test_torch_to_rnnlab_to_torch_computes_the_same(
             ih2[: 2 * H] + hh2[: 2 * H], ih[: 2 * H] + hh[: 2 * H], rtol=0, atol=0
         )
         assert not hh2[: 2 * H].any()
+        # n blocks kept apart
         assert torch.equal(ih2[2 * H :], ih[2 * H :]) and torch.equal(
             hh2[2 * H :], hh[2 * H :]
-        )  # n blocks kept apart
+        )
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -720,20 +716,16 @@ def test_dropout_is_live_in_training_and_off_in_eval(xp, device, randn):
     out_ref, hn_ref = ref(x)
     dx_ref, _ = ref.backward(g)
     out_train, hn_train = m(x)
-    assert not np.allclose(
-        _np(out_train), _np(out_ref)
-    )  # dropout changes the training output
+    # dropout changes the training output
+    assert not np.allclose(_np(out_train), _np(out_ref))
     dx_train, _ = m.backward(g)
-    assert not np.allclose(
-        _np(dx_train), _np(dx_ref)
-    )  # and the gradient (through the same masks)
-    np.testing.assert_array_equal(
-        _np(hn_train[0]), _np(hn_ref[0])
-    )  # layer 0 is before any dropout
+    # and the gradient (through the same masks)
+    assert not np.allclose(_np(dx_train), _np(dx_ref))
+    # layer 0 is before any dropout
+    np.testing.assert_array_equal(_np(hn_train[0]), _np(hn_ref[0]))
     out_again, _ = m(x)
-    assert not np.array_equal(
-        _np(out_again), _np(out_train)
-    )  # a fresh mask every forward
+    # a fresh mask every forward
+    assert not np.array_equal(_np(out_again), _np(out_train))
     m.eval()
     m.zero_grad()
     out_eval, hn_eval = m(x)
@@ -901,8 +893,7 @@ def test_wrong_d_h_n_shape():
         m.backward(_x(T, N, H), (_x(2, N, H),))
 
 
-# --------------------------------------------------------------------------- bad input
-# to the cell
+# ---------------------------------------------------------------- bad input to the cell
 def test_cell_wrong_input():
     cell = GRUCell(D, H)
     with pytest.raises(

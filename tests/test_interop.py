@@ -18,9 +18,8 @@ def test_rnnlab_to_torch_to_rnnlab_is_bit_identical(
     torch, dtype, bias, nonlinearity, batch_first, num_layers
 ):
     rnnlab.seed(2)
-    dropout = (
-        0.25 if num_layers > 1 else 0.0
-    )  # torch warns about dropout on a single layer
+    # torch warns about dropout on a single layer
+    dropout = 0.25 if num_layers > 1 else 0.0
     m = RNN(
         D,
         H,
@@ -113,9 +112,8 @@ def test_torch_state_dict_values_and_bias_split(torch):
     assert not sd["bias_hh_l0"].any()
     g = interop.torch_state_dict(m, grads=True)
     np.testing.assert_array_equal(g["bias_ih_l0"], m.grads["b_h_l0"])
-    np.testing.assert_array_equal(
-        g["bias_hh_l0"], m.grads["b_h_l0"]
-    )  # dL/db_hh = dL/db_ih = dL/db_h
+    # dL/db_hh = dL/db_ih = dL/db_h
+    np.testing.assert_array_equal(g["bias_hh_l0"], m.grads["b_h_l0"])
     sd["weight_ih_l0"][...] = 0  # a copy, not a view of the module's arrays
     assert m.params["W_xh_l0"].any()
 

@@ -63,8 +63,7 @@ def test_kernel_specs_parse_in_cupy():
         ]
 
 
-# --- kernel bodies on the CPU against the NumPy pointwise functions
-# ------------------------------
+# --- kernel bodies on the CPU against the NumPy pointwise functions -------------------
 
 
 @pytest.fixture
@@ -109,7 +108,10 @@ def test_lstm_forward_kernel(data, dtype, with_zh):
 
 
 def _lstm_state(data, N, H, dtype):
-    """Consistent forward quantities (gates in (0, 1) and (-1, 1), tanh_c = tanh(c)) for a backward step."""
+    """Consistent forward quantities for a backward step.
+
+    Gates in (0, 1) and (-1, 1), tanh_c = tanh(c).
+    """
     gates = np.empty((N, 4 * H), dtype)
     c, tanh_c, h = (np.empty((N, H), dtype) for _ in range(3))
     c_prev = data(N, H, dtype=dtype)
@@ -230,13 +232,15 @@ def test_cpu_runner_handles_strided_views(data):
     np.testing.assert_allclose(got[2], want[3], rtol=1e-12)
 
 
-# --- the layers' dispatch, with launch() routed to the CPU build
-# ---------------------------------
+# --- the layers' dispatch, with launch() routed to the CPU build ----------------------
 
 
 @pytest.fixture
 def cpu_fused(monkeypatch):
-    """Make the layers take their fused-kernel branch on NumPy arrays, running the C++ build."""
+    """Make the layers take their fused-kernel branch on NumPy arrays.
+
+    The branch runs the C++ build.
+    """
     calls = []
 
     def launch(kernel, *args):
@@ -307,8 +311,7 @@ def test_cells_through_the_kernels_equal_numpy(cell, cpu_fused, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
 
 
-# --- the switch, and the real kernels on a GPU
-# ---------------------------------------------------
+# --- the switch, and the real kernels on a GPU ----------------------------------------
 
 
 def test_fused_kernels_switch_restores_state():

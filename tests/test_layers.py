@@ -1,4 +1,7 @@
-"""rnnlab.nn.layers: Linear, Embedding and Dropout (values, shapes, gradients, bad input)."""
+"""rnnlab.nn.layers: Linear, Embedding and Dropout.
+
+Values, shapes, gradients, bad input.
+"""
 
 import numpy as np
 import pytest
@@ -105,9 +108,8 @@ def test_dropout_keep_rate_and_scaling(xp, on, p):
     np.testing.assert_array_equal(y[kept], scale)  # survivors scaled by exactly 1/(1-p)
     n = y.size
     sigma = np.sqrt(p * (1 - p) / n)
-    assert (
-        abs(kept.mean() - (1 - p)) < 6 * sigma
-    )  # keep rate 1-p (6 sigma: ~1e-9 false alarms)
+    # keep rate 1-p (6 sigma: ~1e-9 false alarms)
+    assert abs(kept.mean() - (1 - p)) < 6 * sigma
     assert abs(y.mean() - 1.0) < 6 * sigma * scale  # inverted dropout keeps the mean
     # backward reuses the same mask
     dx = rnnlab.to_numpy(m.backward(on(np.full((200, 500), 2.0, np.float32))))

@@ -1,4 +1,4 @@
-"""rnnlab.losses: cross-entropy and MSE, their gradients, and masking of padded tokens."""
+"""rnnlab.losses: cross-entropy and MSE, their gradients, and masking of padding."""
 
 import numpy as np
 import pytest
@@ -15,7 +15,10 @@ def _np(a):
 
 
 def _direct_ce(z, y):
-    """Per-token -log softmax(z)[y] and the softmax, straight from the definition (moderate logits)."""
+    """Per-token -log softmax(z)[y] and the softmax, straight from the definition.
+
+    For moderate logits only.
+    """
     p = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
     nll = -np.log(np.take_along_axis(p, y[..., None], axis=-1))[..., 0]
     return nll, p
@@ -31,8 +34,7 @@ def data(rng):
     return z, y, mask
 
 
-# ---------------------------------------------------------------------------
-# cross-entropy
+# ------------------------------------------------------------------------ cross-entropy
 def test_cross_entropy_value_and_gradient_match_the_formula(xp, on, data):
     z, y, _ = data
     loss, dz = cross_entropy(on(z), on(y))
@@ -60,9 +62,8 @@ def test_cross_entropy_mask_counts_only_real_tokens(xp, on, data):
     nll, p = _direct_ce(z, y)
     n_real = int(keep.sum())
     assert n_real == 7
-    np.testing.assert_allclose(
-        loss, nll[keep].sum() / n_real, rtol=1e-13
-    )  # normalised by real tokens
+    # normalised by real tokens
+    np.testing.assert_allclose(loss, nll[keep].sum() / n_real, rtol=1e-13)
     dz = _np(dz)
     assert not dz[~keep].any()  # padding gets no gradient
     np.testing.assert_allclose(
@@ -168,9 +169,8 @@ def test_loss_gradients_are_in_the_prediction_dtype(rng):
     _, d = mse(pred, rng.standard_normal((B, S)))  # a float64 target
     assert d.dtype == np.float32
     logits = rng.standard_normal((B, V)).astype(np.float32)
-    _, d = cross_entropy(
-        logits, rng.integers(0, V, B), weight=np.ones(V)
-    )  # float64 weights
+    # float64 weights
+    _, d = cross_entropy(logits, rng.integers(0, V, B), weight=np.ones(V))
     assert d.dtype == np.float32
 
 

@@ -1,5 +1,8 @@
-"""rnnlab.LSTM and LSTMCell: shapes, finite-difference gradients, step by step against the whole
-sequence, equality with torch.nn.LSTM / LSTMCell, interop, dropout, bad input, a loss that goes down."""
+"""rnnlab.LSTM and LSTMCell.
+
+Shapes, finite-difference gradients, step by step against the whole sequence, equality
+with torch.nn.LSTM / LSTMCell, interop, dropout, bad input, a loss that goes down.
+"""
 
 import itertools
 
@@ -15,8 +18,7 @@ from rnnlab.nn.recurrent.lstm import lstm_step_backward, lstm_step_forward
 T, N, D, H = 4, 3, 3, 4
 
 
-# --------------------------------------------------------------------------- shapes and
-# layout
+# -------------------------------------------------------------------- shapes and layout
 @pytest.mark.parametrize("num_layers", [1, 3])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_shapes_dtypes_and_final_states(xp, device, randn, num_layers, batch_first):
@@ -34,9 +36,8 @@ def test_shapes_dtypes_and_final_states(xp, device, randn, num_layers, batch_fir
     assert h_n.shape == c_n.shape == (num_layers, N, H)
     assert out.dtype == h_n.dtype == c_n.dtype == np.float32
     last = out[:, -1] if batch_first else out[-1]
-    np.testing.assert_array_equal(
-        _np(h_n[-1]), _np(last)
-    )  # the last layer's final h is the last output
+    # the last layer's final h is the last output
+    np.testing.assert_array_equal(_np(h_n[-1]), _np(last))
     assert np.abs(_np(out)).max() < 1  # h = o * tanh(c) with o in (0, 1)
     assert not np.allclose(_np(c_n), _np(h_n))
     dx, d0 = m.backward(xp.ones_like(out), (xp.ones_like(h_n), xp.ones_like(c_n)))
@@ -149,9 +150,8 @@ def test_backward_accumulates_and_leaves_inputs_alone(xp, device, randn):
     for k, v in m.grads.items():
         np.testing.assert_allclose(_np(v), 2 * once[k], rtol=1e-14, atol=1e-15)
     for a, b in zip(held + outs, copies + out_copies):
-        np.testing.assert_array_equal(
-            _np(a), b
-        )  # nothing the caller holds is overwritten
+        # nothing the caller holds is overwritten
+        np.testing.assert_array_equal(_np(a), b)
 
 
 @pytest.mark.parametrize("num_layers", [1, 2])
@@ -178,8 +178,7 @@ def test_changing_the_output_in_place_leaves_the_gradients_alone(
         np.testing.assert_array_equal(_np(m.grads[k]), ref[k], err_msg=k)
 
 
-# --------------------------------------------------------------------------- finite
-# differences
+# ------------------------------------------------------------------- finite differences
 GRAD_CASES = [
     c + (0.0,)
     for c in itertools.product(
@@ -210,18 +209,19 @@ def test_gradients_by_finite_differences(
         dropout=dropout,
         dtype=np.float64,
     ).to(device)
-    assert (
-        m.training
-    )  # with dropout > 0 the masks are live; check_module reseeds so they stay fixed
+    # with dropout > 0 the masks are live; check_module reseeds so they stay fixed
+    assert m.training
     x = on(rng.standard_normal((Ng, Tg, Dg) if batch_first else (Tg, Ng, Dg)))
-    s = lambda want: (
-        on(rng.standard_normal((num_layers, Ng, Hg))) if hx in ("both", want) else None
-    )  # noqa: E731
+
+    def s(want):
+        if hx in ("both", want):
+            return on(rng.standard_normal((num_layers, Ng, Hg)))
+        return None
+
     inputs = (x,) if hx == "none" else (x, (s("h0"), s("c0")))
     errors = check_module(m, *inputs)
-    checked = {"none": [0], "both": [0, 1, 2], "h0": [0, 1], "c0": [0, 2]}[
-        hx
-    ]  # leaves x, h0, c0; None skipped
+    # leaves x, h0, c0; None skipped
+    checked = {"none": [0], "both": [0, 1, 2], "h0": [0, 1], "c0": [0, 2]}[hx]
     assert set(errors) == {f"param {k}" for k in m.params} | {
         f"input {i}" for i in checked
     }
@@ -247,9 +247,8 @@ def test_step_functions_match_finite_differences(xp, randn, bias):
 
     h, c, cache = lstm_step_forward(*full)
     assert h.shape == c.shape == (N, H)
-    grads = lstm_step_backward(
-        dh, dc, cache
-    )  # dx, dh_prev, dc_prev, dW_xh, dW_hh, db_h
+    # dx, dh_prev, dc_prev, dW_xh, dW_hh, db_h
+    grads = lstm_step_backward(dh, dc, cache)
     assert len(grads) == 6
     if not bias:
         assert grads[5] is None
@@ -349,8 +348,7 @@ def test_cell_float32_keeps_dtype(xp, device, randn):
     )
 
 
-# --------------------------------------------------------------------------- step by
-# step = whole sequence
+# -------------------------------------------------------- step by step = whole sequence
 def _cells_like(lstm):
     """One LSTMCell per layer holding the weights of ``lstm``."""
     cells = []
@@ -381,9 +379,8 @@ def test_cells_step_by_step_equal_the_whole_sequence(
     out, (h_n, c_n) = lstm(x, (h0, c0))
     inp = [x[t] for t in range(T)]
     finals = []
-    for l, cell in enumerate(
-        cells
-    ):  # each layer's cell over time, feeding the next layer
+    # each layer's cell over time, feeding the next layer
+    for l, cell in enumerate(cells):
         h, c, outs = h0[l], c0[l], []
         for t in range(T):
             h, c = cell(inp[t], (h, c))
@@ -413,16 +410,17 @@ def test_cells_step_by_step_equal_the_whole_sequence(
             np.testing.assert_allclose(
                 _np(cell.grads[k]), _np(lstm.grads[f"{k}_l{l}"]), err_msg=k, **tol
             )
-        with pytest.raises(
-            RuntimeError, match="with no pending forward"
-        ):  # every cached step was consumed
+        # every cached step was consumed
+        with pytest.raises(RuntimeError, match="with no pending forward"):
             cell.backward(dout[0])
 
 
-# --------------------------------------------------------------------------- against
-# PyTorch
+# ---------------------------------------------------------------------- against PyTorch
 def _torch_lstm(torch, tm, x, h0, c0, gout, ghn, gcn):
-    """Outputs and gradients of torch.nn.LSTM for L = <out, gout> + <h_n, ghn> + <c_n, gcn>."""
+    """Outputs and gradients of torch.nn.LSTM.
+
+    For L = <out, gout> + <h_n, ghn> + <c_n, gcn>.
+    """
     xt = torch.tensor(x, requires_grad=True)
     h0t, c0t = (
         torch.tensor(h0, requires_grad=True),
@@ -645,9 +643,8 @@ def test_rnnlab_to_torch_to_rnnlab_is_bit_identical(
     torch, dtype, bias, batch_first, num_layers, training
 ):
     rnnlab.seed(2)
-    dropout = (
-        0.25 if num_layers > 1 else 0.0
-    )  # torch warns about dropout on a single layer
+    # torch warns about dropout on a single layer
+    dropout = 0.25 if num_layers > 1 else 0.0
     m = LSTM(
         D,
         H,
@@ -758,9 +755,8 @@ def test_torch_state_dict_values_and_bias_split(torch):
     g = interop.torch_state_dict(m, grads=True)
     np.testing.assert_array_equal(g["weight_hh_l0"], m.grads["W_hh_l0"])
     np.testing.assert_array_equal(g["bias_ih_l0"], m.grads["b_h_l0"])
-    np.testing.assert_array_equal(
-        g["bias_hh_l0"], m.grads["b_h_l0"]
-    )  # dL/db_hh = dL/db_ih = dL/db_h
+    # dL/db_hh = dL/db_ih = dL/db_h
+    np.testing.assert_array_equal(g["bias_hh_l0"], m.grads["b_h_l0"])
     sd["weight_ih_l0"][...] = 0  # a copy, not a view of the module's arrays
     assert m.params["W_xh_l0"].any()
 
@@ -804,21 +800,17 @@ def test_dropout_is_live_in_training_and_off_in_eval(xp, device, randn):
     out_ref, (hn_ref, cn_ref) = ref(x)
     dx_ref, _ = ref.backward(g)
     out_train, (hn_train, cn_train) = m(x)
-    assert not np.allclose(
-        _np(out_train), _np(out_ref)
-    )  # dropout changes the training output
+    # dropout changes the training output
+    assert not np.allclose(_np(out_train), _np(out_ref))
     dx_train, _ = m.backward(g)
-    assert not np.allclose(
-        _np(dx_train), _np(dx_ref)
-    )  # and the gradient (through the same masks)
-    np.testing.assert_array_equal(
-        _np(hn_train[0]), _np(hn_ref[0])
-    )  # layer 0 is before any dropout
+    # and the gradient (through the same masks)
+    assert not np.allclose(_np(dx_train), _np(dx_ref))
+    # layer 0 is before any dropout
+    np.testing.assert_array_equal(_np(hn_train[0]), _np(hn_ref[0]))
     np.testing.assert_array_equal(_np(cn_train[0]), _np(cn_ref[0]))
     out_again, _ = m(x)
-    assert not np.array_equal(
-        _np(out_again), _np(out_train)
-    )  # a fresh mask every forward
+    # a fresh mask every forward
+    assert not np.array_equal(_np(out_again), _np(out_train))
     m.eval()
     m.zero_grad()
     out_eval, (hn_eval, cn_eval) = m(x)
@@ -1005,8 +997,7 @@ def test_wrong_final_state_gradient_shape(which):
         m.backward(_x(T, N, H), good)
 
 
-# --------------------------------------------------------------------------- bad input
-# to the cell
+# ---------------------------------------------------------------- bad input to the cell
 def test_cell_wrong_input():
     cell = LSTMCell(D, H)
     with pytest.raises(

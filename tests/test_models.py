@@ -41,9 +41,8 @@ def test_gradients_match_finite_differences(embedding_dim, device, on):
     ).to(device)
     g = np.random.default_rng(1)
     idx = g.integers(0, len(VOCAB), (4, 2))
-    idx[1, 1] = idx[
-        0, 0
-    ]  # a repeated character: its embedding gradient must accumulate
+    # a repeated character: its embedding gradient must accumulate
+    idx[1, 1] = idx[0, 0]
     y = g.integers(0, len(VOCAB), (4, 2))
     idx, y = on(idx), on(y)
 
@@ -180,9 +179,8 @@ def test_checkpoint_that_does_not_fit_is_rejected(tmp_path):
     ):
         CharLM(VOCAB, hidden_size=7).load(path)
     np.savez(tmp_path / "weights.npz", **CharLM(VOCAB, hidden_size=6).state_dict())
-    with pytest.raises(
-        ValueError, match="shape mismatch rnn.W_hh_l0"
-    ):  # weights only: shapes checked
+    # weights only: shapes checked
+    with pytest.raises(ValueError, match="shape mismatch rnn.W_hh_l0"):
         CharLM(VOCAB, hidden_size=7).load(tmp_path / "weights.npz")
     with pytest.raises(ValueError, match="vocabulary"):
         CharLM(CharVocab("abc"), hidden_size=6).load(path)
@@ -231,8 +229,7 @@ def test_check_module_works_on_the_whole_model(cell):
     rnnlab.assert_gradients_close(rnnlab.check_module(m, idx), tol=1e-6)
 
 
-# ---------------------------------------------------------------------------
-# SequenceClassifier
+# ------------------------------------------------------------------- SequenceClassifier
 @pytest.mark.parametrize(
     "cell, pool, bidirectional",
     [
@@ -306,7 +303,7 @@ def test_classifier_bad_configuration():
         SequenceClassifier(5, 2, cell="tcn")
 
 
-def test_classifier_checkpoint_of_another_configuration_is_refused_but_dropout_may_differ(
+def test_classifier_checkpoint_of_other_configuration_is_refused_but_dropout_may_differ(
     tmp_path,
 ):
     path = tmp_path / "clf.npz"
@@ -316,9 +313,8 @@ def test_classifier_checkpoint_of_another_configuration_is_refused_but_dropout_m
         match=r"configured differently: pool: checkpoint 'last', this model 'max'",
     ):
         SequenceClassifier(9, 2, hidden_size=4, pool="max").load(path)
-    SequenceClassifier(9, 2, hidden_size=4, pool="last", dropout=0.5).load(
-        path
-    )  # dropout is free
+    # dropout is free
+    SequenceClassifier(9, 2, hidden_size=4, pool="last", dropout=0.5).load(path)
     assert not list(tmp_path.glob("*.tmp"))  # saved atomically: nothing left aside
 
 

@@ -109,9 +109,8 @@ def test_to_dtype_casts_params_and_grads():
         np.testing.assert_array_equal(p, ref[name].astype(np.float64))
     m.to(dtype=np.float32)
     for name, p, _ in m.named_parameters():
-        np.testing.assert_array_equal(
-            p, ref[name]
-        )  # float32 -> float64 -> float32 is exact
+        # float32 -> float64 -> float32 is exact
+        np.testing.assert_array_equal(p, ref[name])
 
 
 def test_to_device_moves_everything_and_forward_runs_there(xp, device, on):

@@ -1,5 +1,8 @@
-"""Containers and sharing: Sequential, ModuleList, ModuleDict, a module placed twice, a shared
-embedding and a tied output layer, each checked by finite differences and against PyTorch."""
+"""Containers and sharing.
+
+Sequential, ModuleList, ModuleDict, a module placed twice, a shared embedding and a tied
+output layer, each checked by finite differences and against PyTorch.
+"""
 
 import numpy as np
 import pytest
@@ -80,8 +83,7 @@ def test_sequential_rejects_what_is_not_a_module():
         Sequential(Linear(2, 2), np.tanh)
 
 
-# ---------------------------------------------------------------------------
-# ModuleList, ModuleDict
+# --------------------------------------------------------------- ModuleList, ModuleDict
 class Stack(Module):
     def __init__(self, sizes):
         super().__init__()
@@ -132,11 +134,13 @@ def test_module_dict_bad_keys(key, error, pattern):
         ModuleDict({key: Linear(2, 2)})
 
 
-# --------------------------------------------------------------------------- a shared
-# embedding
+# ------------------------------------------------------------------- a shared embedding
 class EncoderDecoder(Module):
-    """One embedding read twice (source and target ids of the same shape), an encoder whose
-    final state starts the decoder, and a read-out: the smallest seq2seq with sharing."""
+    """The smallest seq2seq with sharing.
+
+    One embedding read twice (source and target ids of the same shape), an encoder whose
+    final state starts the decoder, and a read-out.
+    """
 
     def __init__(self, dtype=np.float64):
         super().__init__()
@@ -152,9 +156,8 @@ class EncoderDecoder(Module):
 
     def backward(self, dlogits):
         dx_tgt, dh = self.decoder.backward(self.head.backward(dlogits))
-        self.embed.backward(
-            dx_tgt
-        )  # the target's call was the later one: consumed first
+        # the target's call was the later one: consumed first
+        self.embed.backward(dx_tgt)
         dx_src, _ = self.encoder.backward(None, dh)
         self.embed.backward(dx_src)
 
@@ -199,10 +202,9 @@ def test_shared_embedding_matches_torch(torch, device, on):
         check(enc_grads[name], p.grad.numpy(), "encoder " + name)
 
 
-# --------------------------------------------------------------------------- a tied
-# output layer
+# ------------------------------------------------------------------ a tied output layer
 class TiedLM(Module):
-    """Embedding (V, H) -> RNN -> Linear (H -> V) whose weight *is* the embedding matrix."""
+    """Embedding (V, H) -> RNN -> Linear (H -> V), whose weight *is* the embedding."""
 
     def __init__(self, dtype=np.float64):
         super().__init__()

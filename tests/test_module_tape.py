@@ -1,4 +1,4 @@
-"""The calling protocol of rnnlab.Module: a tape of pending forwards, consumed last in, first out.
+"""The calling protocol of rnnlab.Module: a last-in, first-out tape of pending forwards.
 
 A module may be called several times before backward; each backward consumes the most
 recent pending forward; ``no_grad()`` keeps nothing; a backward with nothing pending, or
@@ -27,7 +27,7 @@ T, N, D, H = 5, 3, 4, 6
 
 
 def _calls(name, on):
-    """(module, forward arguments, backward arguments) for one call of each kind of module."""
+    """(module, forward arguments, backward arguments) for one call of each kind."""
     f = np.float64
     g = np.random.default_rng(7)
 
@@ -96,9 +96,8 @@ def test_no_grad_keeps_nothing_and_eval_still_does(kind, on, device):
             m(*args)
     assert rnnlab.is_grad_enabled()
     assert all(sub.pending == 0 for sub in m.modules())
-    with pytest.raises(
-        RuntimeError, match="no_grad"
-    ):  # the message names the likely cause
+    # the message names the likely cause
+    with pytest.raises(RuntimeError, match="no_grad"):
         m.backward(*upstream)
     m.eval()  # eval switches dropout off, as in PyTorch; it does not stop recording
     m(*args)

@@ -1,4 +1,7 @@
-"""rnnlab.optim: SGD and Adam against torch.optim, gradient clipping against torch.nn.utils."""
+"""rnnlab.optim: SGD and Adam against torch.optim.
+
+Gradient clipping against torch.nn.utils.
+"""
 
 import numpy as np
 import pytest
@@ -160,9 +163,8 @@ def test_clip_grad_norm_matches_torch(xp, on, rng, torch, max_norm):
     pairs = [(on(np.zeros_like(g)), on(g.copy())) for g in grads]
     total = clip_grad_norm(pairs, max_norm)
     assert isinstance(total, float)
-    np.testing.assert_allclose(
-        total, ref.item(), rtol=1e-13
-    )  # the norm before clipping
+    # the norm before clipping
+    np.testing.assert_allclose(total, ref.item(), rtol=1e-13)
     for (_, g), p in zip(pairs, tp):
         np.testing.assert_allclose(_np(g), p.grad.numpy(), rtol=1e-13)
     new_norm = np.sqrt(sum((_np(g) ** 2).sum() for _, g in pairs))
@@ -208,8 +210,7 @@ def test_nan_and_infinite_lr_are_refused():
             Adam([(np.zeros(2), np.zeros(2))], lr=lr)
 
 
-# --------------------------------------------------------------------------- state and
-# schedules
+# ------------------------------------------------------------------ state and schedules
 @pytest.mark.parametrize(
     "make_opt",
     [lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps, lr=0.05)],

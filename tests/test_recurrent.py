@@ -1,4 +1,7 @@
-"""rnnlab.RNN: shapes, finite-difference gradients, equality with torch.nn.RNN, dropout, bad input."""
+"""rnnlab.RNN: shapes, finite-difference gradients, equality with torch.nn.RNN.
+
+Also dropout and bad input.
+"""
 
 import itertools
 
@@ -100,9 +103,8 @@ def test_gradients_by_finite_differences(
         dropout=dropout,
         dtype=np.float64,
     ).to(device)
-    assert (
-        m.training
-    )  # with dropout > 0 the masks are live; check_module reseeds so they stay fixed
+    # with dropout > 0 the masks are live; check_module reseeds so they stay fixed
+    assert m.training
     x = randn(N, T, D) if batch_first else randn(T, N, D)
     inputs = (x, randn(num_layers, N, H)) if with_h0 else (x,)
     errors = check_module(m, *inputs)
@@ -119,12 +121,10 @@ def test_dropout_is_live_in_training_and_off_in_eval(xp, device, randn):
     x = randn(T, N, D)
     out_ref, hn_ref = ref(x)
     out_train, hn_train = m(x)
-    assert not np.allclose(
-        _np(out_train), _np(out_ref)
-    )  # dropout changes the training output
-    np.testing.assert_array_equal(
-        _np(hn_train[0]), _np(hn_ref[0])
-    )  # layer 0 is before any dropout
+    # dropout changes the training output
+    assert not np.allclose(_np(out_train), _np(out_ref))
+    # layer 0 is before any dropout
+    np.testing.assert_array_equal(_np(hn_train[0]), _np(hn_ref[0]))
     m.eval()
     out_eval, hn_eval = m(x)
     np.testing.assert_array_equal(_np(out_eval), _np(out_ref))
@@ -151,9 +151,8 @@ def test_backward_accumulates_and_leaves_output_alone(xp, device, randn):
     for k, v in m.grads.items():
         np.testing.assert_allclose(_np(v), 2 * once[k], rtol=1e-14, atol=1e-15)
     for a, b in [(out, out_copy), (g, g_copy), (x, x_copy)]:
-        np.testing.assert_array_equal(
-            _np(a), b
-        )  # nothing the caller holds is overwritten
+        # nothing the caller holds is overwritten
+        np.testing.assert_array_equal(_np(a), b)
 
 
 def test_seeded_sequence_problem_loss_goes_down(xp, device, on):
@@ -178,8 +177,7 @@ def test_seeded_sequence_problem_loss_goes_down(xp, device, on):
     assert losses[-1] < 0.2 * losses[0]
 
 
-# --------------------------------------------------------------------------- against
-# PyTorch
+# ---------------------------------------------------------------------- against PyTorch
 def _torch_reference(torch, tm, x, h0, gout, ghn):
     """Outputs and gradients of torch.nn.RNN for L = <out, gout> + <h_n, ghn>."""
     xt = torch.tensor(x, requires_grad=True)

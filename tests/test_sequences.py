@@ -1,7 +1,11 @@
-"""Variable-length batches: rnnlab.nn.sequences (check_lengths, lengths_to_mask, pad_sequences, Packing,
-reverse_time), the masking invariants of RNN/LSTM/GRU given ``lengths`` (one and two directions),
-bad ``lengths``, and the losses over padded batches. Equality with PyTorch on packed sequences is in
-test_bidirectional.py (its matrix has unidirectional rows with and without lengths)."""
+"""Variable-length batches.
+
+rnnlab.nn.sequences (check_lengths, lengths_to_mask, pad_sequences, Packing,
+reverse_time), the masking invariants of RNN/LSTM/GRU given ``lengths`` (one and two
+directions), bad ``lengths``, and the losses over padded batches. Equality with PyTorch
+on packed sequences is in test_bidirectional.py (its matrix has unidirectional rows with
+and without lengths).
+"""
 
 import numpy as np
 import pytest
@@ -18,12 +22,8 @@ from rnnlab.nn.sequences import (
 )
 
 T, N, D, H = 7, 4, 3, 4
-LENGTHS = [
-    3,
-    7,
-    1,
-    5,
-]  # unsorted, one equal to T, one of length 1; every other column has padding
+# unsorted, one equal to T, one of length 1; every other column has padding
+LENGTHS = [3, 7, 1, 5]
 
 
 def _tuple(states):
@@ -81,8 +81,7 @@ def _assert_same(a, b):
         np.testing.assert_array_equal(a["grads"][k], b["grads"][k], err_msg=k)
 
 
-# --------------------------------------------------------------------------- masking
-# invariants
+# ------------------------------------------------------------------- masking invariants
 @pytest.mark.parametrize("cls, bidirectional", MODELS, ids=MODEL_IDS)
 def test_input_at_padded_positions_changes_nothing(
     xp, device, randn, on, rng, cls, bidirectional
@@ -93,9 +92,8 @@ def test_input_at_padded_positions_changes_nothing(
     x, g, s0, gfinal = _data(cls, bidirectional, 2, randn)
     lengths = on(np.array(LENGTHS))
     ref = _run(m, x, s0, lengths, g, gfinal)
-    noise = on(
-        50 * rng.standard_normal((T, N, D)) * ~_real()
-    )  # large values, padding only
+    # large values, padding only
+    noise = on(50 * rng.standard_normal((T, N, D)) * ~_real())
     got = _run(m, x + noise, s0, lengths, g, gfinal)
     _assert_same(got, ref)
     assert not np.array_equal(_np(x + noise), _np(x))
@@ -214,8 +212,7 @@ def test_full_lengths_equal_no_lengths(xp, device, randn, on, cls):
         )
 
 
-# --------------------------------------------------------------------------- bad
-# lengths
+# -------------------------------------------------------------------------- bad lengths
 def _x(*shape, dtype=np.float32):
     return np.zeros(shape, dtype)
 
@@ -228,7 +225,8 @@ def test_lengths_longer_than_T(cls, batch_first):
     m(x, None, [5, 1, 5])  # at most T is fine
     with pytest.raises(
         ValueError,
-        match=r"\blengths\b must lie in \[1, 5\] \(T = 5 steps\), got values in \[1, 6\]",
+        match=r"\blengths\b must lie in \[1, 5\] \(T = 5 steps\), "
+        r"got values in \[1, 6\]",
     ):
         m(x, None, [5, 1, 6])
 
@@ -276,8 +274,7 @@ def test_lengths_not_integers(cls, lengths, dtype):
         cls(D, H)(_x(5, 3, D), None, lengths)
 
 
-# ---------------------------------------------------------------------------
-# rnnlab.nn.sequences
+# ------------------------------------------------------------------ rnnlab.nn.sequences
 @pytest.mark.parametrize(
     "lengths",
     [
@@ -321,9 +318,8 @@ def test_lengths_to_mask_both_layouts(xp):
     np.testing.assert_array_equal(
         _np(lengths_to_mask(np.array(lengths), batch_first=True, xp=xp)), want.T
     )
-    long = lengths_to_mask(
-        lengths, T=6, xp=xp
-    )  # T beyond the longest: all-padding steps
+    # T beyond the longest: all-padding steps
+    long = lengths_to_mask(lengths, T=6, xp=xp)
     assert long.shape == (6, 4) and not _np(long)[4:].any()
     np.testing.assert_array_equal(_np(long)[:4], want)
     assert _np(lengths_to_mask(lengths, T=6, batch_first=True, xp=xp)).shape == (4, 6)
@@ -355,9 +351,8 @@ def test_pad_sequences_values_lengths_and_layouts(xp, on):
     for n, s in enumerate(seqs):
         np.testing.assert_array_equal(b[n, : len(s)], s)
         assert (b[n, len(s) :] == -7.5).all()
-    ints, _ = pad_sequences(
-        [np.array([1, 2]), np.array([3])], padding_value=-1
-    )  # lists of steps, any dtype
+    # lists of steps, any dtype
+    ints, _ = pad_sequences([np.array([1, 2]), np.array([3])], padding_value=-1)
     np.testing.assert_array_equal(ints, [[1, 3], [2, -1]])
     assert ints.dtype == np.array([1]).dtype
 
@@ -401,12 +396,10 @@ def test_packing_reverse_twice_is_the_identity_and_reverses_each_real_part(xp, o
     np.testing.assert_array_equal(_np(p.reverse(r)), _np(a))
     an, rn = _np(a), _np(r)
     for n, Ln in enumerate(lengths):
-        np.testing.assert_array_equal(
-            rn[:Ln, n], an[:Ln, n][::-1]
-        )  # the real part, backwards
-        np.testing.assert_array_equal(
-            rn[Ln:, n], an[Ln:, n]
-        )  # padding stays where it is
+        # the real part, backwards
+        np.testing.assert_array_equal(rn[:Ln, n], an[:Ln, n][::-1])
+        # padding stays where it is
+        np.testing.assert_array_equal(rn[Ln:, n], an[Ln:, n])
     np.testing.assert_array_equal(_np(reverse_time(a, p)), rn)
     np.testing.assert_array_equal(_np(reverse_time(a, None)), an[::-1])
     # the masks a layer uses
@@ -424,8 +417,7 @@ def test_packing_rejects_bad_lengths(xp):
         Packing([5, 1], 4, 2, xp, np.float32)
 
 
-# --------------------------------------------------------------------------- losses
-# over padded batches
+# ----------------------------------------------------------- losses over padded batches
 def test_cross_entropy_with_mask_equals_torch_ignore_index(xp, on, torch):
     rng = np.random.default_rng(0)
     lengths, V = [3, 7, 1, 5], 5
@@ -468,9 +460,8 @@ def test_mse_with_a_time_step_mask(xp, on, torch):
     loss, d = rnnlab.mse(on(pred), on(target), mask=on(real))
     pt = torch.tensor(pred, requires_grad=True)
     keep = torch.tensor(real)
-    want = torch.nn.functional.mse_loss(
-        pt[keep], torch.tensor(target)[keep]
-    )  # the mean over real entries
+    # the mean over real entries
+    want = torch.nn.functional.mse_loss(pt[keep], torch.tensor(target)[keep])
     want.backward()
     np.testing.assert_allclose(loss, want.item(), rtol=1e-12)
     np.testing.assert_allclose(_np(d), pt.grad.numpy(), rtol=1e-12, atol=1e-15)

@@ -1,4 +1,7 @@
-"""Recording dL/dh_t during BPTT (``record_state_grads``), checked against a direct computation."""
+"""Recording dL/dh_t during BPTT (``record_state_grads``).
+
+Checked against a direct computation.
+"""
 
 import numpy as np
 import pytest

@@ -1,4 +1,7 @@
-"""The synthetic long-range tasks: shapes, seeds, and that the targets are what each task defines."""
+"""The synthetic long-range tasks.
+
+Shapes, seeds, and that the targets are what each task defines.
+"""
 
 import math
 
