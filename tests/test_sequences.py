@@ -506,3 +506,67 @@ def test_a_layer_trained_with_masked_losses_ignores_padding(xp, device, on):
     assert loss2 == loss
     for k in grads:
         np.testing.assert_array_equal(grads2[k], grads[k], err_msg=k)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("record", [False, True])
+def test_layer_functions_are_exact_gradients_on_padded_steps(cell, record):
+    # The layer functions alone, without the module's masking of d_output: at a frozen
+    # step the output is the carried state, so its gradient must reach h_{t-1} as well.
+    from rnnlab.gradcheck import numerical_gradient, relative_error
+    from rnnlab.nn.recurrent import gru, lstm, rnn
+
+    g = np.random.default_rng(3)
+    T, N, D, H = 5, 3, 2, 3
+    G = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    frozen = (np.arange(T)[:, None] >= np.array([5, 2, 3])[None, :])[:, :, None]
+    x, h0, c0 = (
+        g.standard_normal((T, N, D)),
+        g.standard_normal((N, H)),
+        g.normal(size=(N, H)),
+    )
+    W_xh, W_hh = (
+        0.5 * g.standard_normal((G * H, D)),
+        0.5 * g.standard_normal((G * H, H)),
+    )
+    b, b_hn = g.standard_normal(G * H), g.standard_normal(H)
+    dout, dh_n, dc_n = (g.standard_normal(s) for s in [(T, N, H), (N, H), (N, H)])
+
+    def forward():
+        if cell == "rnn":
+            hs = rnn.rnn_layer_forward(x, h0, W_xh, W_hh, b, "tanh", frozen)
+            return hs, (hs,), (hs[-1] * dh_n).sum()
+        if cell == "lstm":
+            hs, cs, gates, tanh_cs = lstm.lstm_layer_forward(
+                x, h0, c0, W_xh, W_hh, b, frozen
+            )
+            extra = (hs[-1] * dh_n).sum() + (cs[-1] * dc_n).sum()
+            return hs, (hs, cs, gates, tanh_cs), extra
+        hs, gates, hns = gru.gru_layer_forward(x, h0, W_xh, W_hh, b, b_hn, frozen)
+        return hs, (hs, gates, hns), (hs[-1] * dh_n).sum()
+
+    def loss():
+        hs, _, extra = forward()
+        return float((hs[1:] * dout).sum() + extra)
+
+    _, cache, _ = forward()
+    rec = np.empty((T, N, H)) if record else None
+    if cell == "rnn":
+        dx, dh0, dW_xh, dW_hh, _ = rnn.rnn_layer_backward(
+            dout, dh_n, x, *cache, W_xh, W_hh, "tanh", rec, frozen
+        )
+    elif cell == "lstm":
+        dx, dh0, _, dW_xh, dW_hh, _ = lstm.lstm_layer_backward(
+            dout, dh_n, dc_n, x, *cache, W_xh, W_hh, rec, frozen
+        )
+    else:
+        dx, dh0, dW_xh, dW_hh, _, _ = gru.gru_layer_backward(
+            dout, dh_n, x, *cache, W_xh, W_hh, rec, frozen
+        )
+    for name, a, analytic in [
+        ("x", x, dx),
+        ("h0", h0, dh0),
+        ("W_xh", W_xh, dW_xh),
+        ("W_hh", W_hh, dW_hh),
+    ]:
+        assert relative_error(numerical_gradient(loss, a), analytic) < 1e-7, name

@@ -95,9 +95,8 @@ class CellBase(Module):
 
     @staticmethod
     def _batch_size(cache) -> int:
-        return cache[0].shape[
-            0
-        ]  # every step cache starts with the step's input x (N, D)
+        # every step cache starts with the step's input x (N, D)
+        return cache[0].shape[0]
 
     def _add_grads(self, **grads) -> None:
         for k, g in grads.items():
@@ -373,9 +372,8 @@ class RecurrentBase(Module):
                     a[k] = v
                 dx = dx_d if dx is None else dx + dx_d
             if l > 0 and caches[l - 1][2] is not None:
-                dx *= caches[l - 1][
-                    2
-                ]  # through the dropout mask on the layer below's output
+                # through the dropout mask on the layer below's output
+                dx *= caches[l - 1][2]
             dout = dx
         self.state_grads = records if self.record_state_grads else None
         return (

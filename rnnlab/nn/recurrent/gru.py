@@ -176,10 +176,10 @@ def gru_layer_backward(
     dh = xp.zeros((N, H), dtype=dout.dtype) if dh_n is None else dh_n.copy()
     tmp = xp.empty((N, H), dtype=dout.dtype)
     for t in range(T - 1, -1, -1):
-        carried = None if frozen is None else (dh.copy(),)
-        dout_t = dout[
-            t
-        ]  # added inside the pointwise step, unless dL/dh_t itself is needed here
+        # a frozen step's output is its carried state: both gradients pass it unchanged
+        carried = None if frozen is None else (dh + dout[t],)
+        # dout[t] is added inside the pointwise step, unless dL/dh_t is needed here
+        dout_t = dout[t]
         if record is not None:
             dh += dout_t
             dout_t = None

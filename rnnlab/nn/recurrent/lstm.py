@@ -157,9 +157,8 @@ def lstm_layer_forward(x, h0, c0, W_xh, W_hh, b_h, frozen=None):
     T, N, D = x.shape
     H = W_hh.shape[1]
     gates = xp.empty((T, N, 4 * H), dtype=x.dtype)
-    xp.matmul(
-        x.reshape(T * N, D), W_xh.T, out=gates.reshape(T * N, 4 * H)
-    )  # all input projections at once
+    # all input projections at once
+    xp.matmul(x.reshape(T * N, D), W_xh.T, out=gates.reshape(T * N, 4 * H))
     if b_h is not None:
         gates += b_h
     hs, cs = (
@@ -192,7 +191,8 @@ def lstm_layer_backward(
     dh = xp.zeros((N, H), dtype=dout.dtype) if dh_n is None else dh_n.copy()
     dc = xp.zeros((N, H), dtype=dout.dtype) if dc_n is None else dc_n.copy()
     for t in range(T - 1, -1, -1):
-        carried = None if frozen is None else (dh.copy(), dc.copy())
+        # a frozen step's output is its carried state: both gradients pass it unchanged
+        carried = None if frozen is None else (dh + dout[t], dc.copy())
         lstm_pointwise_backward(
             dh, dc, gates[t], cs[t], tanh_cs[t], dz[t], dout=dout[t]
         )

@@ -102,9 +102,8 @@ class RNNCell(CellBase):
             x, h, p["W_xh"], p["W_hh"], p.get("b_h"), self.nonlinearity
         )
         self.save_for_backward(cache)
-        return (
-            h_next.copy()
-        )  # the cache holds h_next for phi'; the caller may change its copy
+        # the cache holds h_next for phi'; the caller may change its copy
+        return h_next.copy()
 
     def backward(self, dh):
         """Backward of the latest step not yet backpropagated: ``(dx, dh_prev)``."""
@@ -204,12 +203,12 @@ def rnn_layer_backward(
     xp = array_module(dout)
     T, N, H = dout.shape
     _, df = activation(nonlinearity)
-    delta = df(
-        hs[1:], out=xp.empty_like(dout)
-    )  # phi'(a_t) for all steps; becomes delta_t in place
+    # phi'(a_t) for all steps; becomes delta_t in place
+    delta = df(hs[1:], out=xp.empty_like(dout))
     dh = xp.zeros((N, H), dtype=dout.dtype) if dh_n is None else dh_n.copy()
     for t in range(T - 1, -1, -1):  # dh = dL/dh_t from above and from the future
-        carried = None if frozen is None else (dh.copy(),)
+        # a frozen step's output is its carried state: both gradients pass it unchanged
+        carried = None if frozen is None else (dh + dout[t],)
         rnn_pointwise_backward(dh, delta[t], dout[t])
         if record is not None:
             record[t] = dh
