@@ -158,6 +158,8 @@ def evaluate(
     means). Returns ``{'loss': ..., name: ...}``.
     """
     metrics = dict(metrics or {})
+    if "loss" in metrics:
+        raise ValueError("metrics may not be named 'loss': that name is the loss's")
     averaged = {k: f for k, f in metrics.items() if not hasattr(f, "update")}
     gathered = {k: m for k, m in metrics.items() if hasattr(m, "update")}
     for m in gathered.values():
@@ -174,6 +176,10 @@ def evaluate(
                     (out[0], out[1]) if isinstance(out, tuple) else (out, None)
                 )
                 n = _count(target)
+                if (
+                    n == 0
+                ):  # only padding: nothing to weigh (its mean loss is undefined)
+                    continue
                 values = {
                     "loss": loss(pred, target)[0],
                     **{k: f(pred, target) for k, f in averaged.items()},
@@ -186,7 +192,9 @@ def evaluate(
     finally:
         model.train(was_training)
     if count == 0:
-        raise ValueError("evaluate got no batches")
+        raise ValueError(
+            "evaluate saw no real targets: batches was empty or held only padding"
+        )
     scores = {k: v / count for k, v in totals.items()}
     return {
         "loss": scores["loss"],

@@ -39,14 +39,15 @@ def test_accuracy_counts_only_real_targets():
 
 
 @pytest.mark.parametrize("padded", [False, True])
-def test_evaluate_metrics_equal_scikit_learn_on_all_labels(padded):
+def test_evaluate_metrics_equal_scikit_learn_on_all_labels(padded, on):
     batches = _batches(0, [7, 3, 12, 1], padded=padded)
+    on_device = [(on(s), on(t)) for s, t in batches]
     pred = np.concatenate([s.argmax(-1).ravel() for s, _ in batches])
     true = np.concatenate([t.ravel() for _, t in batches])
     pred, true = pred[true >= 0], true[true >= 0]
     f1 = EpochMetric(sklearn_metrics.f1_score, average="macro")
     loss = lambda z, y: rnnlab.cross_entropy(z, y, ignore_index=-100)  # noqa: E731
-    scores = evaluate(Identity(), batches, loss, metrics={"acc": accuracy, "f1": f1})
+    scores = evaluate(Identity(), on_device, loss, metrics={"acc": accuracy, "f1": f1})
     assert scores["acc"] == pytest.approx(
         sklearn_metrics.accuracy_score(true, pred), abs=1e-12
     )
@@ -77,6 +78,26 @@ def test_epoch_metric_for_regression_passes_values_through():
     assert scores["mae"] == pytest.approx(np.abs(allp - allt).mean(), rel=1e-12)
 
 
+def test_mismatched_predictions_are_refused_not_scored():
+    ints = np.array([0, 1, 1])
+    with pytest.raises(ValueError, match=r"a class axis of size 1"):
+        accuracy(np.zeros((3, 1)), ints)  # one logit per example: give two classes
+    with pytest.raises(ValueError, match=r"targets are integer class labels"):
+        accuracy(np.zeros(3), ints)  # float predictions of the labels' shape
+    with pytest.raises(TypeError, match=r"need integer class labels as target"):
+        EpochMetric(sklearn_metrics.mean_squared_error).update(
+            np.zeros((3, 2)), np.ones(3)
+        )
+    with pytest.raises(TypeError, match=r"prediction must be an array, got list"):
+        accuracy([[0.0, 1.0]], ints[:1])
+    f1 = EpochMetric(sklearn_metrics.f1_score, average=None)
+    f1.update(np.eye(3), ints)
+    with pytest.raises(
+        TypeError, match=r"EpochMetric\(f1_score, average=None\) returned"
+    ):
+        f1.compute()
+
+
 def test_metric_errors_name_what_came():
     with pytest.raises(TypeError, match="fn must be callable"):
         EpochMetric("f1")
@@ -89,3 +110,32 @@ def test_metric_errors_name_what_came():
     assert "average='macro'" in repr(
         EpochMetric(sklearn_metrics.f1_score, average="macro")
     )
+
+
+def test_scores_give_the_library_probabilities_for_auc(on):
+    g = np.random.default_rng(4)
+    logits = g.standard_normal((200, 2))
+    y = (logits[:, 1] - logits[:, 0] + g.standard_normal(200) > 0).astype(np.int64)
+    batches = [(on(logits[i : i + 50]), on(y[i : i + 50])) for i in range(0, 200, 50)]
+    auc = EpochMetric(sklearn_metrics.roc_auc_score, scores=True)
+    p1 = np.exp(logits[:, 1]) / np.exp(logits).sum(axis=1)
+    got = evaluate(Identity(), batches, rnnlab.cross_entropy, metrics={"auc": auc})
+    assert got["auc"] == pytest.approx(sklearn_metrics.roc_auc_score(y, p1), abs=1e-12)
+    # labels instead of scores would give a different (worse) number: the option matters
+    by_label = sklearn_metrics.roc_auc_score(y, logits.argmax(1))
+    assert abs(by_label - got["auc"]) > 0.01
+    assert repr(auc) == "EpochMetric(roc_auc_score, scores=True)"
+
+
+def test_an_all_padding_batch_carries_no_weight():
+    scores, target = _batches(2, [6], padded=True)[0]
+    empty = (scores, np.full_like(target, -100))
+    sum_loss = lambda z, y: (float(len(y)), None)  # noqa: E731  (a loss without checks)
+    got = evaluate(
+        Identity(), [(scores, target), empty], sum_loss, metrics={"a": accuracy}
+    )
+    assert got["a"] == accuracy(scores, target)
+    with pytest.raises(ValueError, match="no real targets"):
+        evaluate(Identity(), [empty], sum_loss)
+    with pytest.raises(ValueError, match="may not be named 'loss'"):
+        evaluate(Identity(), [empty], sum_loss, metrics={"loss": accuracy})
