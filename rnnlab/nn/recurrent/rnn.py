@@ -192,7 +192,8 @@ def rnn_layer_backward(
     x, hs : the forward's input and state buffer
     record : array, shape (T, N, H), optional
         If given, filled with :math:`\\partial L/\\partial h_t` for every step (see
-        ``record_state_grads``).
+        ``record_state_grads``); on a frozen step, the gradient of the state carried
+        through it.
     frozen : as in :func:`rnn_layer_forward`
         Frozen steps pass the gradient through unchanged.
 
