@@ -27,7 +27,7 @@ from . import (
     train,
 )
 from .backend import available_devices, seed, to_device, to_numpy
-from .callbacks import BestCheckpoint, EarlyStopping
+from .callbacks import BestCheckpoint, EarlyStopping, Every
 from .gradcheck import assert_gradients_close, check_module
 from .losses import cross_entropy, mse
 from .metrics import EpochMetric, accuracy
@@ -94,6 +94,7 @@ __all__ = [
     "accuracy",
     "EpochMetric",
     "EarlyStopping",
+    "Every",
     "BestCheckpoint",
     # checking
     "check_module",

@@ -2,9 +2,11 @@
 
 They stop early, keep the best weights and save the best checkpoint.
 
-A callback's ``on_epoch_end(epoch, history, model)`` runs after each epoch's validation
-and returns True to stop training; ``on_train_end(history, model)`` runs once at the
-end.
+A callback's ``on_step_end(step, history, model)`` runs after every optimisation step
+(``step`` counts from 1 over the run) and ``on_epoch_end(epoch, history, model)`` after
+each epoch's validation; either returns True to stop training (a stop after a step
+still closes its epoch: its loss and validation are recorded). ``on_train_end(history,
+model)`` runs once at the end.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ MODES = ("min", "max")
 
 
 class Callback:
-    """Base class: both hooks do nothing."""
+    """Base class: the hooks do nothing."""
+
+    def on_step_end(self, step: int, history, model) -> bool:
+        return False
 
     def on_epoch_end(self, epoch: int, history, model) -> bool:
         return False
@@ -115,3 +120,46 @@ class BestCheckpoint(_Monitor):
         if self._improved(history, epoch):
             model.save(self.path)
         return False
+
+
+class Every(Callback):
+    """Call ``fn(model)`` every ``steps`` optimisation steps (and after the last step).
+
+    For what is measured during an epoch, such as a validation score that needs whole
+    sequences: ``Every(20, lambda m: f1_of(m, val))``. The results are in ``values``,
+    the steps they were measured at in ``steps``. With ``stop_when``, training stops at
+    the first measurement for which ``stop_when(value)`` is true.
+
+    Parameters
+    ----------
+    steps : int
+    fn : callable ``fn(model) -> value``; it runs with the model in eval mode
+    stop_when : callable ``value -> bool``, optional
+    """
+
+    def __init__(self, steps: int, fn, stop_when=None):
+        if not (isinstance(steps, int) and steps >= 1):
+            raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        if not callable(fn):
+            raise TypeError(f"fn must be callable as fn(model), got {fn!r}")
+        self.every, self.fn, self.stop_when = steps, fn, stop_when
+        self.steps, self.values = [], []
+
+    def _measure(self, step: int, model) -> bool:
+        was_training = model.training
+        model.eval()
+        try:
+            value = self.fn(model)
+        finally:
+            model.train(was_training)
+        self.steps.append(step)
+        self.values.append(value)
+        return bool(self.stop_when is not None and self.stop_when(value))
+
+    def on_step_end(self, step: int, history, model) -> bool:
+        return step % self.every == 0 and self._measure(step, model)
+
+    def on_train_end(self, history, model) -> None:
+        steps = len(history.step_loss)
+        if steps and (not self.steps or self.steps[-1] != steps):
+            self._measure(steps, model)

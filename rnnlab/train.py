@@ -298,6 +298,7 @@ def fit(
         leave=True,
     )
     model.train()
+    stop = False
     for epoch in range(epochs):
         bar.set_description(f"epoch {epoch + 1}/{epochs}", refresh=False)
         state, losses, t0 = None, [], time.perf_counter()
@@ -334,6 +335,11 @@ def fit(
             bar.update()
             if step % 10 == 0:
                 bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", refresh=False)
+            # steps count from 1 over the whole run (and across continued runs)
+            steps = len(hist.step_loss)
+            if any([cb.on_step_end(steps, hist, model) for cb in callbacks]):
+                stop = True
+                break
         hist.epoch_time.append(time.perf_counter() - t0)
         hist.train_loss.append(float(np.mean(losses)) if losses else float("nan"))
         hist.lr.append(opt.lr)
@@ -342,7 +348,7 @@ def fit(
             hist.val_loss.append(scores.pop("loss"))
             for k, v in scores.items():
                 hist.val_metrics.setdefault(k, []).append(v)
-        if any([cb.on_epoch_end(epoch, hist, model) for cb in callbacks]):
+        if any([cb.on_epoch_end(epoch, hist, model) for cb in callbacks]) or stop:
             break
     bar.close()
     for cb in callbacks:

@@ -373,3 +373,45 @@ def test_fit_refuses_an_iterator_for_several_epochs():
         TypeError, match="train is an iterator, which is used up after one epoch"
     ):
         fit(Classifier(), batches, loss=cross_entropy, epochs=2, progress=False)
+
+
+def test_every_measures_during_epochs_and_can_stop_training():
+    rnnlab.seed(0)
+    model = Classifier()
+    seen_modes = []
+
+    def score(m):
+        seen_modes.append(m.training)
+        return rnnlab.evaluate(m, _classification_batches(1, 2), cross_entropy)["loss"]
+
+    every = rnnlab.Every(7, score)
+    hist = fit(
+        model,
+        _classification_batches(0, 10),
+        loss=cross_entropy,
+        epochs=2,
+        callbacks=[every],
+        progress=False,
+    )
+    # every 7th of 20 steps, then at the end; the model is in eval mode meanwhile
+    assert every.steps == [7, 14, 20] and len(every.values) == 3
+    assert seen_modes == [False] * 3 and model.training
+    # stop_when ends the run at the first measurement that satisfies it, mid-epoch
+    calls = []
+    stopper = rnnlab.Every(
+        3, lambda m: calls.append(m) or len(calls), stop_when=lambda v: v >= 2
+    )
+    hist = fit(
+        model,
+        _classification_batches(0, 10),
+        loss=cross_entropy,
+        epochs=3,
+        callbacks=[stopper],
+        progress=False,
+    )
+    assert stopper.steps == [3, 6] and len(hist.step_loss) == 6
+    assert hist.epochs == 1  # the stopped epoch is still closed and recorded
+    with pytest.raises(ValueError, match="steps must be a positive integer, got 0"):
+        rnnlab.Every(0, score)
+    with pytest.raises(TypeError, match="fn must be callable"):
+        rnnlab.Every(5, "f1")
