@@ -293,9 +293,11 @@ def fit(
     # messages
     bar = tqdm(
         total=None if per_epoch is None else epochs * per_epoch,
-        disable=not progress,
         mininterval=1.0,
         leave=True,
+        # off only when asked, so that TQDM_DISABLE=1 in the environment can also
+        # switch console bars off
+        **({} if progress else {"disable": True}),
     )
     model.train()
     stop = False

@@ -79,6 +79,25 @@ def store_in_book_cache(nb, path: Path, seconds: float) -> None:
         cache.cache_notebook_bundle(bundle, check_validity=False, overwrite=True)
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def without_widgets(nb):
+    """The notebook for the static book: widget outputs removed.
+
+    A page can show neither a live progress bar (tqdm in a notebook is a widget) nor an
+    explorer: their outputs would be empty boxes, and widget state would make the page
+    load the widget JavaScript from a CDN. Each explorer has a static figure beside it.
+    With ``store_widget_state=False`` no state is stored; this drops the views.
+    """
+    for cell in nb.cells:
+        if "outputs" in cell:
+            cell.outputs = [
+                o for o in cell.outputs if WIDGET_VIEW not in o.get("data", {})
+            ]
+    return nb
+
+
 def plain(text: str) -> str:
     """A traceback without its terminal colour codes."""
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
@@ -128,6 +147,16 @@ def test_problems_finds_errors_and_stderr_but_not_stdout():
     ]
 
 
+def test_widget_views_are_dropped_for_the_book():
+    v4 = nbformat.v4
+    bar = v4.new_output(
+        "display_data", data={WIDGET_VIEW: {"model_id": "x"}, "text/plain": "0%|"}
+    )
+    text = v4.new_output("stream", name="stdout", text="loss 0.1\n")
+    nb = v4.new_notebook(cells=[v4.new_code_cell("fit()", outputs=[bar, text])])
+    assert without_widgets(nb).cells[0].outputs == [text]
+
+
 def test_every_notebook_is_in_the_book():
     listed = set(book_notebooks())
     present = {
@@ -153,13 +182,14 @@ def test_notebook_runs_clean(name):
             timeout=execution_timeout(),
             allow_errors=False,
             record_timing=False,
+            store_widget_state=False,
         )
     except nbclient.exceptions.CellExecutionError:
         pass  # the failing cell holds the error output, reported below
     seconds = time.perf_counter() - started
     found = problems(nb)
     if caching() and not any(kind == "raised" for _, kind, _ in found):
-        store_in_book_cache(nb, path, seconds)
+        store_in_book_cache(without_widgets(nb), path, seconds)
     what = {"raised": "raised ", "stderr": "wrote to stderr:\n"}
     reports = [
         f"cell {number} {what[kind]}{text}\n"
