@@ -325,3 +325,69 @@ def test_charlm_backward_with_a_bad_state_gradient_consumes_nothing():
         m.backward(np.ones(logits.shape, np.float32), np.ones((1, 2, 5), np.float32))
     assert m.head.pending == 1 and m.rnn.pending == 1
     m.backward(np.ones(logits.shape, np.float32))
+
+
+def _text_model(device="cpu"):
+    from rnnlab.data import WordVocab, tokenize
+
+    texts = ["a good film", "not good", "a bad film", "@united lost my bag"]
+    vocab = WordVocab.build([tokenize(t) for t in texts])
+    rnnlab.seed(3)
+    model = SequenceClassifier.for_text(
+        vocab, ["negative", "positive"], embedding_dim=4, hidden_size=5
+    )
+    return model.to(device), vocab, texts
+
+
+def test_classifier_reads_raw_text_and_saves_its_vocabulary(tmp_path, device):
+    from rnnlab.data import tokenize
+
+    model, vocab, texts = _text_model(device)
+    probs = model.predict_proba(texts + ["a GOOD film!!"], batch_size=2)
+    assert probs.shape == (5, 2) and probs.dtype == np.float64
+    np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-12)
+    # the same as the forward pass on the encoded text, one at a time
+    for text, p in zip(texts, probs):
+        ids = rnnlab.to_device(vocab.encode(tokenize(text))[:, None], device)
+        with rnnlab.no_grad():
+            logits = to_np(model.eval()(ids)).astype(np.float64)[0]
+        np.testing.assert_allclose(p, np.exp(logits) / np.exp(logits).sum(), rtol=1e-5)
+    assert model.predict(texts[:2]) == [
+        ["negative", "positive"][k] for k in probs[:2].argmax(1)
+    ]
+    model.train()
+    model.predict_proba(texts)
+    assert model.training
+    model.save(tmp_path / "m.npz")
+    again = SequenceClassifier.from_checkpoint(tmp_path / "m.npz").to(device)
+    assert again.vocab == vocab and again.labels == ("negative", "positive")
+    np.testing.assert_array_equal(
+        again.predict_proba(texts), model.predict_proba(texts)
+    )
+    # another vocabulary is refused with a short message
+    other, _, _ = _text_model()
+    other.vocab = type(vocab)(["x"])
+    with pytest.raises(ValueError, match="vocabulary differs"):
+        other.load(tmp_path / "m.npz")
+
+
+def test_classifier_text_errors_name_the_text():
+    model, vocab, _ = _text_model()
+    with pytest.raises(TypeError, match="wrap one text in a list"):
+        model.predict("a good film")
+    with pytest.raises(TypeError, match=r"texts\[1\] must be a str, got int 3"):
+        model.predict(["good", 3])
+    with pytest.raises(ValueError, match=r"texts\[0\] has no words: '  '"):
+        model.predict(["  "])
+    with pytest.raises(
+        ValueError, match=r"texts\[1\] has no word the vocabulary knows"
+    ):
+        model.predict(["good", "zzz qqq"])
+    with pytest.raises(ValueError, match="texts is empty"):
+        model.predict([])
+    with pytest.raises(ValueError, match="no vocabulary to read text with"):
+        SequenceClassifier(10, 2).predict(["good"])
+    with pytest.raises(TypeError, match="vocab must be a WordVocab"):
+        SequenceClassifier.for_text(["a", "b"], ["x", "y"])
+    with pytest.raises(ValueError, match="labels must name two or more classes"):
+        SequenceClassifier.for_text(vocab, ["only"])

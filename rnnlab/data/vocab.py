@@ -1,10 +1,12 @@
 """Vocabularies: characters and words.
 
-:class:`CharVocab` holds characters, :class:`WordVocab` words with special tokens.
+:class:`CharVocab` holds characters, :class:`WordVocab` words with special tokens;
+:func:`tokenize` splits a text into the words a :class:`WordVocab` counts.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Iterable
 
@@ -91,6 +93,20 @@ class CharVocab:
                 f"expected [0, {len(self) - 1}]"
             )
         return "".join(self.chars[i] for i in ids)
+
+
+_TOKEN = re.compile(r"[@#]?\w+(?:'\w+)*|[^\w\s]")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words, with their @ or # and inner apostrophes, and punctuation.
+
+    >>> tokenize("@united I didn't like it!!")
+    ['@united', 'i', "didn't", 'like', 'it', '!', '!']
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return _TOKEN.findall(text.lower())
 
 
 class WordVocab:

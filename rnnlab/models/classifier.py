@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..backend import array_module
+from ..data.vocab import WordVocab, tokenize
+from ..module import no_grad
+from ..nn.functional import softmax
 from ..nn.layers import Dropout, Embedding, Linear
+from ..nn.sequences import pad_sequences
 from ..nn.recurrent import LSTM
 from ..module import Module
 from ..nn.pooling import SequencePool
@@ -46,7 +51,30 @@ class SequenceClassifier(Module):
     num_classes); ``backward(dlogits)`` returns nothing (the ids are integers).
     Submodules: ``embed``, ``rnn``, ``pool`` (unless ``'last'``), ``drop``, ``head``.
     ``save``/``from_checkpoint`` store the configuration with the weights.
+
+    Built with :meth:`for_text`, the model also keeps its vocabulary and class names
+    (saved with it) and classifies raw strings: :meth:`predict`, :meth:`predict_proba`.
     """
+
+    vocab: WordVocab | None = None
+    labels: tuple | None = None
+
+    @classmethod
+    def for_text(cls, vocab: WordVocab, labels, **kwargs) -> "SequenceClassifier":
+        """A classifier of texts: ``vocab`` numbers the words, ``labels`` names the
+        classes (in the order of the targets); ``kwargs`` as for the constructor.
+
+        >>> model = SequenceClassifier.for_text(vocab, ["negative", "positive"])
+        >>> model.predict(["not good at all", "a lovely film"])
+        """
+        if not isinstance(vocab, WordVocab):
+            raise TypeError(f"vocab must be a WordVocab, got {type(vocab).__name__}")
+        labels = tuple(labels)
+        if len(labels) < 2 or not all(isinstance(x, str) for x in labels):
+            raise ValueError(f"labels must name two or more classes, got {labels!r}")
+        model = cls(len(vocab), len(labels), **kwargs)
+        model.vocab, model.labels = vocab, labels
+        return model
 
     def __init__(
         self,
@@ -132,6 +160,102 @@ class SequenceClassifier(Module):
         else:
             dx, _ = self.rnn.backward(self.pool.backward(d_pooled))
         self.embed.backward(dx)
+
+    # --- raw text in, classes out ----------------------------------------
+    def _encode(self, texts) -> list:
+        if self.vocab is None:
+            raise ValueError(
+                "this model has no vocabulary to read text with: build it with "
+                "SequenceClassifier.for_text(vocab, labels), or call it on token ids"
+            )
+        if isinstance(texts, str) or not hasattr(texts, "__len__"):
+            raise TypeError(
+                f"texts must be a list of strings, got {type(texts).__name__}"
+                + (": wrap one text in a list" if isinstance(texts, str) else "")
+            )
+        if len(texts) == 0:
+            raise ValueError("texts is empty: nothing to classify")
+        unk = self.vocab.stoi.get(WordVocab.UNK)
+        out = []
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(
+                    f"texts[{i}] must be a str, got {type(text).__name__} {text!r}"
+                )
+            tokens = tokenize(text)
+            if not tokens:
+                raise ValueError(f"texts[{i}] has no words: {text!r}")
+            ids = self.vocab.encode(tokens)
+            if unk is not None and (ids == unk).all():
+                raise ValueError(
+                    f"texts[{i}] has no word the vocabulary knows ({tokens[:5]!r}...): "
+                    f"the model would see only <unk>"
+                )
+            out.append(ids)
+        return out
+
+    def predict_proba(self, texts, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities of raw texts, shape (len(texts), num_classes), float64.
+
+        Each text is split by :func:`rnnlab.data.tokenize` and numbered by the model's
+        vocabulary (unknown words become ``<unk>``); the model runs in eval mode under
+        :func:`rnnlab.no_grad`, on batches of similar lengths.
+        """
+        seqs = self._encode(texts)
+        order = np.argsort([len(s) for s in seqs], kind="stable")
+        probs = np.empty((len(seqs), self.config["num_classes"]))
+        was_training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                for start in range(0, len(seqs), batch_size):
+                    part = order[start : start + batch_size]
+                    ids, lengths = pad_sequences(
+                        [seqs[i] for i in part], padding_value=self.vocab.pad_id
+                    )
+                    logits = self(backend.to_device(ids, self.device), lengths)
+                    p = softmax(logits.astype(np.float64))
+                    probs[part] = backend.to_numpy(p)
+        finally:
+            self.train(was_training)
+        return probs
+
+    def predict(self, texts, batch_size: int = 256) -> list:
+        """The most probable class of each text: its name (from ``labels``)."""
+        best = self.predict_proba(texts, batch_size).argmax(axis=1)
+        return [self.labels[k] for k in best]
+
+    # --- checkpoints: vocabulary and class names travel with the config --
+    def checkpoint_config(self) -> dict:
+        config = dict(self.config)
+        if self.vocab is not None:
+            tokens = self.vocab.itos[len(self.vocab.specials) :]
+            config["vocab"] = {"specials": list(self.vocab.specials), "tokens": tokens}
+            config["labels"] = list(self.labels)
+        return config
+
+    def check_checkpoint_config(self, config: dict, path) -> None:
+        own = self.checkpoint_config()
+        if config.get("vocab") != own.get("vocab"):  # too long to print
+            raise ValueError(
+                f"{path}: the checkpoint's vocabulary differs from this one"
+            )
+        if config.get("labels") != own.get("labels"):
+            raise ValueError(
+                f"{path}: the checkpoint's class names {config.get('labels')!r} differ "
+                f"from this model's {own.get('labels')!r}"
+            )
+        super().check_checkpoint_config(config, path)
+
+    @classmethod
+    def from_config(cls, config: dict, dtype) -> "SequenceClassifier":
+        config = dict(config)
+        vocab, labels = config.pop("vocab", None), config.pop("labels", None)
+        if vocab is None:
+            return cls(**config, dtype=dtype)
+        config.pop("vocab_size"), config.pop("num_classes")
+        words = WordVocab(vocab["tokens"], specials=tuple(vocab["specials"]))
+        return cls.for_text(words, labels, dtype=dtype, **config)
 
     def extra_repr(self):
         c = self.config
