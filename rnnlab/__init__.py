@@ -33,6 +33,7 @@ from .losses import cross_entropy, mse
 from .metrics import EpochMetric, accuracy
 from .module import Module, ModuleDict, ModuleList, Sequential, is_grad_enabled, no_grad
 from .nn.layers import Dropout, Embedding, Linear
+from .nn.attention import AttentionPool
 from .nn.pooling import SequencePool
 from .nn.recurrent import (
     GRU,
@@ -76,6 +77,7 @@ __all__ = [
     "Embedding",
     "Dropout",
     "SequencePool",
+    "AttentionPool",
     "pad_sequences",
     "lengths_to_mask",
     # training

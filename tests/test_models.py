@@ -234,6 +234,7 @@ def test_check_module_works_on_the_whole_model(cell):
     "cell, pool, bidirectional",
     [
         ("gru", "mean", False),
+        ("gru", "attention", True),
         ("lstm", "last", True),
         ("rnn", "max", True),
         ("lstm", "last", False),
@@ -294,7 +295,8 @@ def test_classifier_round_trips_with_its_configuration(tmp_path, device):
 
 def test_classifier_bad_configuration():
     with pytest.raises(
-        ValueError, match=r"pool must be one of \('last', 'mean', 'max'\), got 'sum'"
+        ValueError,
+        match=r"pool must be one of \('last', 'mean', 'max', 'attention'\), got 'sum'",
     ):
         SequenceClassifier(5, 2, pool="sum")
     with pytest.raises(

@@ -14,6 +14,7 @@ from ..backend import array_module
 from ..data.vocab import WordVocab, tokenize
 from ..module import no_grad
 from ..nn.functional import softmax
+from ..nn.attention import AttentionPool
 from ..nn.layers import Dropout, Embedding, Linear
 from ..nn.sequences import pad_sequences
 from ..nn.recurrent import LSTM
@@ -21,7 +22,7 @@ from ..module import Module
 from ..nn.pooling import SequencePool
 from .charlm import RECURRENT
 
-POOLS = ("last", "mean", "max")
+POOLS = ("last", "mean", "max", "attention")
 
 
 class SequenceClassifier(Module):
@@ -38,10 +39,12 @@ class SequenceClassifier(Module):
     vocab_size, num_classes : int
     embedding_dim, hidden_size, num_layers : int
     cell : ``'rnn'``, ``'lstm'`` or ``'gru'`` (default)
-    pool : ``'last'``, ``'mean'`` (default) or ``'max'``
+    pool : ``'last'``, ``'mean'`` (default), ``'max'`` or ``'attention'``
         ``'last'`` takes the final states ``h_n`` of the top layer, both directions (the
         last *real* step of each sequence); ``'mean'`` and ``'max'`` pool over the real
-        steps.
+        steps; ``'attention'`` weighs them with learned attention
+        (:class:`rnnlab.nn.attention.AttentionPool`, attention size ``hidden_size``;
+        its weights of the latest batch are ``model.pool.weights``).
     bidirectional : bool
     dropout : float
         On the pooled vector (and between recurrent layers), in training mode.
@@ -114,12 +117,13 @@ class SequenceClassifier(Module):
             bidirectional=bidirectional,
             dtype=dtype,
         )
-        if pool != "last":
+        features = hidden_size * (2 if bidirectional else 1)
+        if pool == "attention":
+            self.pool = AttentionPool(features, hidden_size, dtype=dtype)
+        elif pool != "last":
             self.pool = SequencePool(pool)
         self.drop = Dropout(dropout)
-        self.head = Linear(
-            hidden_size * (2 if bidirectional else 1), num_classes, dtype=dtype
-        )
+        self.head = Linear(features, num_classes, dtype=dtype)
 
     def forward(self, ids, lengths=None):
         """ids : int array, shape (T, N) -> logits, shape (N, K).
