@@ -1,4 +1,7 @@
-"""One formatter, ruff, at 88 columns (configured in pyproject.toml), and its linter."""
+"""One formatter, ruff, at 88 columns (configured in pyproject.toml), and its linter.
+
+They check the package, the tests and the code cells of the chapter notebooks.
+"""
 
 import subprocess
 import sys
@@ -8,7 +11,7 @@ import pytest
 
 pytest.importorskip("ruff")
 ROOT = Path(__file__).resolve().parent.parent
-CHECKED = ["rnnlab", "tests"]
+CHECKED = ["rnnlab", "tests", "notebooks"]
 
 
 def _ruff(*args):
@@ -23,7 +26,9 @@ def _ruff(*args):
 def test_code_is_formatted():
     result = _ruff("format", "--check")
     assert result.returncode == 0, (
-        "run `python -m ruff format rnnlab tests`:\n" + result.stdout + result.stderr
+        "run `python -m ruff format rnnlab tests notebooks`:\n"
+        + result.stdout
+        + result.stderr
     )
 
 
