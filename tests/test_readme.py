@@ -44,3 +44,5 @@ def test_classify_sequences_example_runs(run):
     accuracy = float(re.search(r"val_accuracy ([\d.]+)", printed).group(1))
     f1 = float(re.search(r"val_f1 ([\d.]+)", printed).group(1))
     assert accuracy > 0.85 and f1 > 0.8
+    # the reloaded model reads raw text with its saved vocabulary
+    assert printed.rstrip().endswith("['positive', 'negative']")
