@@ -33,7 +33,7 @@ from .losses import cross_entropy, mse
 from .metrics import EpochMetric, accuracy
 from .module import Module, ModuleDict, ModuleList, Sequential, is_grad_enabled, no_grad
 from .nn.layers import Dropout, Embedding, Linear
-from .nn.attention import AttentionPool
+from .nn.attention import AdditiveAttention, AttentionPool
 from .nn.pooling import SequencePool
 from .nn.recurrent import (
     GRU,
@@ -78,6 +78,7 @@ __all__ = [
     "Dropout",
     "SequencePool",
     "AttentionPool",
+    "AdditiveAttention",
     "pad_sequences",
     "lengths_to_mask",
     # training

@@ -6,7 +6,13 @@ import pytest
 
 from _helpers import close, to_np
 from rnnlab.gradcheck import assert_gradients_close, check_module
-from rnnlab.nn.attention import AttentionPool, masked_softmax, masked_softmax_backward
+import rnnlab
+from rnnlab.nn.attention import (
+    AdditiveAttention,
+    AttentionPool,
+    masked_softmax,
+    masked_softmax_backward,
+)
 
 T, N, F, A = 6, 4, 3, 5
 LENGTHS = np.array([6, 2, 5, 1])
@@ -82,3 +88,97 @@ def test_attention_pool_bad_input():
     pool(np.zeros((T, N, F), dtype=np.float32))
     with pytest.raises(ValueError, match=r"\bdy\b"):
         pool.backward(np.zeros((N, F + 1), dtype=np.float32))
+
+
+class _Attend(rnnlab.Module):
+    """AdditiveAttention with both outputs used, for check_module."""
+
+    def __init__(self, att):
+        super().__init__()
+        self.att = att
+
+    def forward(self, query, keys, values, lengths=None):
+        context, weights = self.att(query, keys, values, lengths)
+        return context, weights
+
+    def backward(self, d_context, d_weights):
+        return self.att.backward(d_context, d_weights)
+
+
+Hq, Hk, Hv, S = 3, 4, 2, 5
+KEY_LENGTHS = np.array([5, 2, 4, 1])
+
+
+@pytest.mark.parametrize("with_lengths", [False, True], ids=["full", "padded"])
+def test_additive_attention_passes_finite_differences(with_lengths, device, randn, on):
+    att = AdditiveAttention(Hq, Hk, A, dtype=np.float64).to(device)
+    lengths = on(KEY_LENGTHS) if with_lengths else None
+    q, k, v = randn(N, Hq), randn(N, S, Hk), randn(N, S, Hv)
+    assert_gradients_close(check_module(_Attend(att), q, k, v, lengths))
+
+
+def test_additive_attention_equals_torch(torch, rng, on, device):
+    att = AdditiveAttention(Hq, Hk, A, dtype=np.float64).to(device)
+    q, k, v = (rng.standard_normal(s) for s in [(N, Hq), (N, S, Hk), (N, S, Hv)])
+    k[1, 2:] = 40.0  # padded keys that would take all the weight if they counted
+    dc, dw = rng.standard_normal((N, Hv)), rng.standard_normal((N, S))
+    context, weights = att(on(q), on(k), on(v), KEY_LENGTHS)
+    grads = [to_np(g) for g in att.backward(on(dc), on(dw))]
+
+    Wq, Wk, vv = (
+        torch.tensor(to_np(att.params[n]), requires_grad=True)
+        for n in ("W_q", "W_k", "v")
+    )
+    qt, kt, vt = (torch.tensor(a, requires_grad=True) for a in (q, k, v))
+    e = torch.tanh(kt @ Wk.T + (qt @ Wq.T)[:, None, :]) @ vv  # (N, S)
+    mask = torch.arange(S)[None, :] < torch.tensor(KEY_LENGTHS)[:, None]
+    alpha = torch.softmax(e.masked_fill(~mask, float("-inf")), dim=1)
+    ref = torch.einsum("ns,nsh->nh", alpha, vt)
+    ((ref * torch.tensor(dc)).sum() + (alpha * torch.tensor(dw)).sum()).backward()
+    check = close(np.float64)
+    check(to_np(context), ref.detach().numpy(), "context")
+    check(to_np(weights), alpha.detach().numpy(), "weights")
+    assert not to_np(weights)[1, 2:].any()
+    for name, got, t in zip(("d_query", "d_keys", "d_values"), grads, (qt, kt, vt)):
+        check(got, t.grad.numpy(), name)
+    for name, t in (("W_q", Wq), ("W_k", Wk), ("v", vv)):
+        check(to_np(att.grads[name]), t.grad.numpy(), f"d{name}")
+    assert not grads[1][1, 2:].any() and not grads[2][1, 2:].any()
+
+
+def test_additive_attention_called_at_every_decoder_step(rng):
+    # A decoder calls one attention at several steps before any backward: the
+    # backwards in reverse order give the sum of the separate calls' gradients.
+    att = AdditiveAttention(Hq, Hk, A, dtype=np.float64)
+    k, v = rng.standard_normal((N, S, Hk)), rng.standard_normal((N, S, Hv))
+    queries = [rng.standard_normal((N, Hq)) for _ in range(3)]
+    dcs = [rng.standard_normal((N, Hv)) for _ in range(3)]
+    for q in queries:
+        att(q, k, v, KEY_LENGTHS)
+    dq_stacked = [att.backward(dc)[0] for dc in reversed(dcs)][::-1]
+    stacked = {n: g.copy() for n, g in att.grads.items()}
+    att.zero_grad()
+    for q, dc, dq in zip(queries, dcs, dq_stacked):
+        att(q, k, v, KEY_LENGTHS)
+        np.testing.assert_allclose(att.backward(dc)[0], dq, rtol=1e-12)
+    for n in stacked:
+        np.testing.assert_allclose(att.grads[n], stacked[n], rtol=1e-12)
+
+
+def test_additive_attention_bad_input():
+    att = AdditiveAttention(Hq, Hk, A)
+    q, k = np.zeros((N, Hq), np.float32), np.zeros((N, S, Hk), np.float32)
+    v = np.zeros((N, S, Hv), np.float32)
+    with pytest.raises(ValueError, match=r"query has size 2 in its last dimension"):
+        att(q[:, :2], k, v)
+    with pytest.raises(ValueError, match=r"query has 3 rows but keys have 4"):
+        att(q[:3], k, v)
+    with pytest.raises(ValueError, match=r"values has shape \(4, 3, 2\), expected"):
+        att(q, k, v[:, :3])
+    with pytest.raises(ValueError, match=r"lengths must lie in \[1, 5\]"):
+        att(q, k, v, np.array([6, 1, 1, 1]))
+    att(q, k, v)
+    with pytest.raises(ValueError, match=r"\bd_context\b"):
+        att.backward(np.zeros((N, Hv + 1), np.float32))
+    with pytest.raises(ValueError, match=r"\bd_weights\b"):
+        att.backward(np.zeros((N, Hv), np.float32), np.zeros((N, S + 1), np.float32))

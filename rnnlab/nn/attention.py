@@ -1,11 +1,14 @@
-"""Attention over the steps of a padded batch: a masked softmax, and attention pooling.
+"""Attention over the steps of a padded batch: a masked softmax, the additive score,
+attention pooling and additive attention.
 
-Attention gives each step :math:`t` of a sequence a score, turns the scores of the real
+Attention gives each step :math:`s` of a sequence a score, turns the scores of the real
 steps into weights that sum to one (padding gets exactly 0), and returns the weighted
-sum of the steps. :class:`AttentionPool` learns the scores from the steps themselves,
-for many-to-one models (Bahdanau et al. 2015's additive score with a learned query,
-as in Yang et al. 2016's hierarchical attention networks); the weights show which
-steps a prediction rests on.
+sum of the steps' values. The additive score of Bahdanau et al. (2015) is
+:math:`e_s = v^\top \tanh(a_s)` with :math:`a_s` an affine map of what is compared.
+:class:`AdditiveAttention` compares a query (a decoder's state) with every key (the
+encoder's outputs); :class:`AttentionPool` has no query, for many-to-one models (as in
+Yang et al. 2016's hierarchical attention networks). The weights show which steps an
+output rests on.
 """
 
 from __future__ import annotations
@@ -53,6 +56,38 @@ def masked_softmax_backward(weights, d_weights):
     return weights * (d_weights - (weights * d_weights).sum(axis=-1, keepdims=True))
 
 
+def additive_score(a, v):
+    r"""The additive score :math:`e = v^\top \tanh(a)` over the last axis.
+
+    Parameters
+    ----------
+    a : array, shape (..., A), the pre-activations
+    v : array, shape (A,)
+
+    Returns
+    -------
+    u : array, shape (..., A), :math:`\tanh(a)`, for the backward pass
+    e : array, shape (...)
+    """
+    u = array_module(a).tanh(a)
+    return u, u @ v
+
+
+def additive_score_backward(de, u, v):
+    """Gradients of :func:`additive_score` from ``de`` (...).
+
+    Returns ``da`` (..., A) and ``dv`` (A,).
+    """
+    A = v.shape[0]
+    dv = de.reshape(-1) @ u.reshape(-1, A)
+    return de[..., None] * v * (1 - u * u), dv
+
+
+def _uniform(shape, fan_in: int, dtype):
+    k = 1.0 / np.sqrt(fan_in)  # as torch.nn.Linear initialises
+    return backend.rng().uniform(-k, k, shape).astype(dtype)
+
+
 class AttentionPool(Module):
     r"""Pool a padded batch of sequences with learned attention weights.
 
@@ -92,11 +127,9 @@ class AttentionPool(Module):
         super().__init__()
         self.features, self.attention_size = features, attention_size
         self.batch_first = batch_first
-        g = backend.rng()
-        k, kv = 1.0 / np.sqrt(features), 1.0 / np.sqrt(attention_size)
-        self.add_param("W", g.uniform(-k, k, (attention_size, features)).astype(dtype))
-        self.add_param("b", g.uniform(-k, k, attention_size).astype(dtype))
-        self.add_param("v", g.uniform(-kv, kv, attention_size).astype(dtype))
+        self.add_param("W", _uniform((attention_size, features), features, dtype))
+        self.add_param("b", _uniform(attention_size, features, dtype))
+        self.add_param("v", _uniform(attention_size, attention_size, dtype))
         self.weights = None
 
     def forward(self, x, lengths=None):
@@ -114,8 +147,8 @@ class AttentionPool(Module):
         T, N, F = x.shape
         lengths = np.full(N, T) if lengths is None else lengths
         real = ~Packing(lengths, T, N, xp, x.dtype).frozen[..., 0]  # (T, N)
-        u = xp.tanh(x @ p["W"].T + p["b"])  # (T, N, A)
-        alpha = masked_softmax((u @ p["v"]).T, real.T)  # (N, T)
+        u, e = additive_score(x @ p["W"].T + p["b"], p["v"])  # (T, N, A), (T, N)
+        alpha = masked_softmax(e.T, real.T)  # (N, T)
         y = xp.einsum("nt,tnf->nf", alpha, x)
         self.weights = alpha
         self.save_for_backward((x, u, alpha))
@@ -131,8 +164,8 @@ class AttentionPool(Module):
         xp = array_module(dy)
         d_alpha = xp.einsum("nf,tnf->nt", dy, x)
         de = masked_softmax_backward(alpha, d_alpha).T  # (T, N)
-        self.grads["v"] += xp.einsum("tn,tna->a", de, u)
-        da = de[..., None] * p["v"] * (1 - u * u)  # (T, N, A): through tanh
+        da, dv = additive_score_backward(de, u, p["v"])  # (T, N, A), (A,)
+        self.grads["v"] += dv
         self.grads["W"] += da.reshape(T * N, -1).T @ x.reshape(T * N, F)
         self.grads["b"] += da.sum(axis=(0, 1))
         dx = alpha.T[..., None] * dy[None] + da @ p["W"]
@@ -141,3 +174,133 @@ class AttentionPool(Module):
     def extra_repr(self):
         s = f"{self.features}, attention_size={self.attention_size}"
         return s + (", batch_first=True" if self.batch_first else "")
+
+
+class AdditiveAttention(Module):
+    r"""Additive attention (Bahdanau et al. 2015) of a query over a padded set of keys.
+
+    .. math::
+
+        e_s = v^\top \tanh(W_q q + W_k k_s), \qquad
+        \alpha = \operatorname{softmax}_{s \le L_n}(e), \qquad
+        c = \sum_{s=1}^{L_n} \alpha_s\, \mathrm{value}_s
+
+    Parameters
+    ----------
+    query_size, key_size : int
+        Hq and Hk: e.g. a decoder's state size and an encoder's output size.
+    attention_size : int
+        A, the size of the hidden layer that scores each key.
+    dtype : parameter dtype
+
+    Attributes
+    ----------
+    params : ``W_q`` (A, Hq), ``W_k`` (A, Hk), ``v`` (A,), initialised U(-k, k) with
+        k = 1/sqrt(fan-in)
+
+    ``forward(query, keys, values, lengths=None) -> (context, weights)`` and
+    ``backward(d_context, d_weights=None) -> (d_query, d_keys, d_values)``; a decoder
+    may call it at every step and backpropagate the steps in reverse.
+    """
+
+    def __init__(
+        self, query_size: int, key_size: int, attention_size: int, dtype=np.float32
+    ):
+        super().__init__()
+        self.query_size, self.key_size = query_size, key_size
+        self.attention_size = attention_size
+        A = attention_size
+        self.add_param("W_q", _uniform((A, query_size), query_size, dtype))
+        self.add_param("W_k", _uniform((A, key_size), key_size, dtype))
+        self.add_param("v", _uniform(A, A, dtype))
+
+    def forward(self, query, keys, values, lengths=None):
+        """Attend from ``query`` over ``keys``; average ``values`` with the weights.
+
+        Parameters
+        ----------
+        query : array, shape (N, Hq)
+        keys : array, shape (N, S, Hk)
+        values : array, shape (N, S, Hv)
+        lengths : int array, shape (N,), optional: key ``s`` of row ``n`` counts only
+            if ``s < lengths[n]``
+
+        Returns
+        -------
+        context : array, shape (N, Hv)
+        weights : array, shape (N, S), 0 beyond each length
+        """
+        p = self.params
+        check_float_array(
+            "query",
+            query,
+            ndim=2,
+            like=p["W_q"],
+            last=self.query_size,
+            shape_desc="(N, query_size)",
+        )
+        check_float_array(
+            "keys",
+            keys,
+            ndim=3,
+            like=p["W_k"],
+            last=self.key_size,
+            shape_desc="(N, S, key_size)",
+        )
+        N, S, _ = keys.shape
+        if query.shape[0] != N:
+            raise ValueError(
+                f"query has {query.shape[0]} rows but keys have {N}: one query per row"
+            )
+        check_float_array(
+            "values", values, ndim=3, like=p["W_k"], shape_desc="(N, S, value_size)"
+        )
+        if values.shape[:2] != (N, S):
+            raise ValueError(
+                f"values has shape {tuple(values.shape)}, expected (N, S) = {(N, S)} "
+                f"first, as keys {tuple(keys.shape)}"
+            )
+        xp = array_module(keys)
+        lengths = np.full(N, S) if lengths is None else lengths
+        real = ~Packing(lengths, S, N, xp, keys.dtype).frozen[..., 0].T  # (N, S)
+        a = keys @ p["W_k"].T + (query @ p["W_q"].T)[:, None, :]  # (N, S, A)
+        u, e = additive_score(a, p["v"])
+        alpha = masked_softmax(e, real)
+        context = xp.einsum("ns,nsh->nh", alpha, values)
+        self.save_for_backward((query, keys, values, u, alpha))
+        return context, alpha.copy()  # the caller may change its copy
+
+    def backward(self, d_context, d_weights=None):
+        """Gradients w.r.t. ``query``, ``keys`` and ``values``; parameters' are added.
+
+        ``d_context`` (N, Hv); ``d_weights`` (N, S) or None when the weights were only
+        looked at.
+        """
+        query, keys, values, u, alpha = self.saved(pop=False)
+        N, S, Hv = values.shape
+        p = self.params
+        check_shape("d_context", d_context, (N, Hv), like=p["W_k"])
+        if d_weights is not None:
+            check_shape("d_weights", d_weights, (N, S), like=p["W_k"])
+        self.saved()
+        xp = array_module(d_context)
+        d_alpha = xp.einsum("nh,nsh->ns", d_context, values)
+        if d_weights is not None:
+            d_alpha = d_alpha + d_weights
+        d_values = alpha[..., None] * d_context[:, None, :]
+        da, dv = additive_score_backward(
+            masked_softmax_backward(alpha, d_alpha), u, p["v"]
+        )
+        A = self.attention_size
+        self.grads["v"] += dv
+        self.grads["W_k"] += da.reshape(-1, A).T @ keys.reshape(N * S, -1)
+        d_keys = da @ p["W_k"]
+        da_q = da.sum(axis=1)  # the query's pre-activation term is shared by all keys
+        self.grads["W_q"] += da_q.T @ query
+        return da_q @ p["W_q"], d_keys, d_values
+
+    def extra_repr(self):
+        return (
+            f"query_size={self.query_size}, key_size={self.key_size}, "
+            f"attention_size={self.attention_size}"
+        )
