@@ -1,0 +1,227 @@
+"""Decoding: turning a model's next-token distributions into sequences.
+
+Every decoder here drives a *step function*, ``step(tokens, state) -> (logits,
+state)``: ``tokens`` (B,) are the previous outputs, ``logits`` (B, V) score the next
+token, and ``state`` is whatever the model carries (an RNN's ``h`` (layers, B, H), an
+LSTM's ``(h, c)``, plus e.g. encoder outputs), with the batch on axis
+``state_batch_axis`` of each array. The decoders run under :func:`rnnlab.no_grad`.
+
+* :func:`greedy`: the most probable token at every step.
+* :func:`sample`: a random token, from the distribution sharpened or flattened by a
+  temperature, and cut to the ``top_k`` tokens or the smallest set with probability
+  ``top_p`` (nucleus sampling, Holtzman et al. 2020).
+* :func:`beam_search`: the ``beam_size`` best prefixes at every step, finished ones set
+  aside at ``eos``; the result maximises :math:`\\log P(y) / |y|^\\alpha`, the length
+  normalisation of Wu et al. (2016) (``alpha = 0``: plain log-probability, which
+  favours short outputs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from .module import no_grad
+from .nn.functional import log_softmax
+
+
+def _select(state, index, axis: int):
+    """``state`` with its batch rows picked (and repeated) by ``index``."""
+    if state is None:
+        return None
+    if isinstance(state, (tuple, list)):
+        return type(state)(_select(s, index, axis) for s in state)
+    xp = backend.array_module(state)
+    return xp.take(state, xp.asarray(index), axis=axis)
+
+
+def _log_probs(step, tokens, state, device):
+    logits, state = step(backend.to_device(tokens, device), state)
+    return backend.to_numpy(log_softmax(logits.astype(np.float64))), state
+
+
+def _check(bos, eos, max_len, batch_size):
+    if not (isinstance(max_len, int) and max_len >= 1):
+        raise ValueError(f"max_len must be a positive integer, got {max_len!r}")
+    if not (isinstance(batch_size, int) and batch_size >= 1):
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    for name, v in (("bos", bos), ("eos", eos)):
+        if v is not None and not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name} must be a token id (int), got {v!r}")
+
+
+def _trim(row, eos):
+    """A decoded row up to (not including) its first ``eos``."""
+    out = []
+    for t in row:
+        if eos is not None and t == eos:
+            break
+        out.append(int(t))
+    return out
+
+
+def greedy(
+    step,
+    state,
+    *,
+    bos: int,
+    eos: int | None,
+    max_len: int,
+    batch_size: int,
+    device: str = "cpu",
+) -> list[list[int]]:
+    """The most probable token at every step, for ``batch_size`` sequences at once.
+
+    Returns one token list per sequence, without ``bos`` and ``eos``.
+    """
+    _check(bos, eos, max_len, batch_size)
+    tokens = np.full(batch_size, bos, dtype=np.int64)
+    rows, done = [], np.zeros(batch_size, dtype=bool)
+    with no_grad():
+        for _ in range(max_len):
+            logp, state = _log_probs(step, tokens, state, device)
+            tokens = logp.argmax(axis=1)
+            rows.append(tokens)
+            done |= tokens == eos
+            if done.all():
+                break
+    return [_trim(r, eos) for r in np.array(rows).T]
+
+
+def _filter(logp, top_k, top_p):
+    """Log-probabilities with all but the ``top_k`` / nucleus tokens set to -inf."""
+    logp = logp.copy()
+    if top_k is not None:
+        kth = np.sort(logp, axis=1)[:, -top_k][:, None]
+        logp[logp < kth] = -np.inf
+    if top_p is not None:
+        order = np.argsort(-logp, axis=1)
+        p = np.exp(np.take_along_axis(logp, order, axis=1))
+        # keep each token whose higher-ranked tokens hold less than top_p
+        keep_sorted = np.cumsum(p, axis=1) - p < top_p
+        keep = np.zeros_like(keep_sorted)
+        np.put_along_axis(keep, order, keep_sorted, axis=1)
+        logp[~keep] = -np.inf
+    return logp
+
+
+def sample(
+    step,
+    state,
+    *,
+    bos: int,
+    eos: int | None,
+    max_len: int,
+    batch_size: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    rng=None,
+    device: str = "cpu",
+) -> list[list[int]]:
+    """Sample ``batch_size`` sequences: each token drawn from ``softmax(logits / T)``.
+
+    Parameters
+    ----------
+    temperature : float > 0
+        Below 1 sharpens the distribution, above 1 flattens it.
+    top_k : int, optional
+        Draw only among the ``top_k`` most probable tokens.
+    top_p : float in (0, 1], optional
+        Draw only among the most probable tokens whose probabilities add up to
+        ``top_p`` (nucleus sampling).
+    rng : numpy Generator, optional; default :func:`rnnlab.backend.rng` (seeded by
+        :func:`rnnlab.seed`)
+    """
+    _check(bos, eos, max_len, batch_size)
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
+    if top_k is not None and not (isinstance(top_k, int) and top_k >= 1):
+        raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
+    if top_p is not None and not (0 < top_p <= 1):
+        raise ValueError(f"top_p must lie in (0, 1], got {top_p!r}")
+    rng = backend.rng() if rng is None else rng
+    tokens = np.full(batch_size, bos, dtype=np.int64)
+    rows, done = [], np.zeros(batch_size, dtype=bool)
+    with no_grad():
+        for _ in range(max_len):
+            logp, state = _log_probs(step, tokens, state, device)
+            logp = _filter(log_softmax(logp / temperature), top_k, top_p)
+            p = np.exp(logp - logp.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            u = rng.random((batch_size, 1))
+            tokens = np.minimum((p.cumsum(axis=1) < u).sum(axis=1), p.shape[1] - 1)
+            rows.append(tokens)
+            done |= tokens == eos
+            if done.all():
+                break
+    return [_trim(r, eos) for r in np.array(rows).T]
+
+
+def beam_search(
+    step,
+    state,
+    *,
+    bos: int,
+    eos: int,
+    max_len: int,
+    beam_size: int,
+    alpha: float = 0.0,
+    state_batch_axis: int = 1,
+    device: str = "cpu",
+) -> tuple[list[int], float]:
+    r"""The beam search for one sequence: ``(tokens, score)`` of the best hypothesis.
+
+    At every step each live prefix is extended by every token and the ``beam_size``
+    best extensions by :math:`\log P` are kept; those that end in ``eos`` are set aside
+    as finished and the rest live on, so the beam narrows as hypotheses finish (with
+    ``beam_size=1`` this is greedy decoding). The search stops when nothing lives, when
+    no live prefix can beat the best finished one, or after ``max_len`` tokens (the
+    live prefixes then count as finished). Hypotheses are ranked by
+    :math:`\log P(y) / |y|^\alpha` with :math:`|y|` counting ``eos``.
+
+    ``state`` is the model's state for one sequence (batch size 1); it is repeated for
+    the beams along ``state_batch_axis``. ``tokens`` exclude ``bos`` and ``eos``.
+    """
+    _check(bos, eos, max_len, beam_size)
+    if eos is None:
+        raise ValueError("beam_search needs an eos token to end hypotheses")
+    if not (np.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"alpha must be a non-negative number, got {alpha!r}")
+
+    def rank(logp, length):
+        return logp / length**alpha
+
+    prefixes, scores = [[]], np.zeros(1)  # live hypotheses and their log P
+    finished = []  # (tokens, log P including eos, length including eos)
+    tokens = np.array([bos], dtype=np.int64)
+    with no_grad():
+        for t in range(1, max_len + 1):
+            logp, state = _log_probs(step, tokens, state, device)
+            total = (scores[:, None] + logp).ravel()  # (live * V,)
+            V = logp.shape[1]
+            best = np.argsort(-total, kind="stable")[:beam_size]
+            keep_rows, keep_tokens, keep_scores = [], [], []
+            for i in best:  # the best extensions: those ending in eos are finished
+                row, tok = divmod(int(i), V)
+                if tok == eos:
+                    finished.append((prefixes[row], float(total[i]), t))
+                else:
+                    keep_rows.append(row)
+                    keep_tokens.append(tok)
+                    keep_scores.append(float(total[i]))
+            if not keep_rows:
+                break
+            # log P only falls as a prefix grows, so with alpha = 0 a live prefix
+            # cannot beat a finished one that already ranks above it
+            if finished and alpha == 0:
+                if max(f[1] for f in finished) >= max(keep_scores):
+                    break
+            prefixes = [prefixes[r] + [k] for r, k in zip(keep_rows, keep_tokens)]
+            scores = np.array(keep_scores)
+            tokens = np.array(keep_tokens, dtype=np.int64)
+            state = _select(state, np.array(keep_rows), state_batch_axis)
+        else:
+            finished += [(p, s, max_len) for p, s in zip(prefixes, scores)]
+    tokens, logp, length = max(finished, key=lambda f: rank(f[1], f[2]))
+    return tokens, rank(logp, length)
