@@ -27,10 +27,12 @@ from .nn.functional import log_softmax
 
 def _select(state, index, axis: int):
     """``state`` with its batch rows picked (and repeated) by ``index``."""
-    if state is None:
-        return None
     if isinstance(state, (tuple, list)):
         return type(state)(_select(s, index, axis) for s in state)
+    if isinstance(state, dict):
+        return {k: _select(s, index, axis) for k, s in state.items()}
+    if not hasattr(state, "ndim"):  # None, numbers: the same for every beam
+        return state
     xp = backend.array_module(state)
     return xp.take(state, xp.asarray(index), axis=axis)
 
@@ -89,16 +91,22 @@ def greedy(
 
 
 def _filter(logp, top_k, top_p):
-    """Log-probabilities with all but the ``top_k`` / nucleus tokens set to -inf."""
+    """Log-probabilities with all but the ``top_k`` / nucleus tokens set to -inf.
+
+    ``top_k`` first; the nucleus is then taken on the renormalised remainder.
+    """
     logp = logp.copy()
-    if top_k is not None:
+    if top_k is not None and top_k < logp.shape[1]:
         kth = np.sort(logp, axis=1)[:, -top_k][:, None]
         logp[logp < kth] = -np.inf
-    if top_p is not None:
+        logp = log_softmax(logp)
+    if top_p is not None and top_p < 1:
         order = np.argsort(-logp, axis=1)
         p = np.exp(np.take_along_axis(logp, order, axis=1))
-        # keep each token whose higher-ranked tokens hold less than top_p
-        keep_sorted = np.cumsum(p, axis=1) - p < top_p
+        # keep each token whose higher-ranked tokens hold less than top_p: the
+        # smallest set with probability at least top_p (the tolerance keeps a sum
+        # such as 0.6 + 0.3 from missing 0.9 by rounding)
+        keep_sorted = np.cumsum(p, axis=1) - p < top_p - 1e-12
         keep = np.zeros_like(keep_sorted)
         np.put_along_axis(keep, order, keep_sorted, axis=1)
         logp[~keep] = -np.inf
@@ -128,8 +136,8 @@ def sample(
     top_k : int, optional
         Draw only among the ``top_k`` most probable tokens.
     top_p : float in (0, 1], optional
-        Draw only among the most probable tokens whose probabilities add up to
-        ``top_p`` (nucleus sampling).
+        Draw only from the nucleus: the smallest set of most probable tokens whose
+        probability is at least ``top_p``.
     rng : numpy Generator, optional; default :func:`rnnlab.backend.rng` (seeded by
         :func:`rnnlab.seed`)
     """
@@ -149,8 +157,9 @@ def sample(
             logp = _filter(log_softmax(logp / temperature), top_k, top_p)
             p = np.exp(logp - logp.max(axis=1, keepdims=True))
             p /= p.sum(axis=1, keepdims=True)
-            u = rng.random((batch_size, 1))
-            tokens = np.minimum((p.cumsum(axis=1) < u).sum(axis=1), p.shape[1] - 1)
+            cum = p.cumsum(axis=1)
+            u = rng.random((batch_size, 1)) * cum[:, -1:]  # cum[-1] may round below 1
+            tokens = (cum <= u).sum(axis=1)
             rows.append(tokens)
             done |= tokens == eos
             if done.all():
@@ -198,6 +207,12 @@ def beam_search(
     with no_grad():
         for t in range(1, max_len + 1):
             logp, state = _log_probs(step, tokens, state, device)
+            if logp.shape[0] != len(prefixes):
+                raise ValueError(
+                    f"step returned logits for {logp.shape[0]} rows, expected "
+                    f"{len(prefixes)}: beam_search decodes one sequence, so state "
+                    f"must hold batch size 1"
+                )
             total = (scores[:, None] + logp).ravel()  # (live * V,)
             V = logp.shape[1]
             best = np.argsort(-total, kind="stable")[:beam_size]
@@ -212,10 +227,11 @@ def beam_search(
                     keep_scores.append(float(total[i]))
             if not keep_rows:
                 break
-            # log P only falls as a prefix grows, so with alpha = 0 a live prefix
-            # cannot beat a finished one that already ranks above it
-            if finished and alpha == 0:
-                if max(f[1] for f in finished) >= max(keep_scores):
+            # log P only falls as a prefix grows and its length is at most max_len,
+            # so no live prefix can rank above max(log P) / max_len**alpha
+            if finished:
+                best_done = max(rank(f[1], f[2]) for f in finished)
+                if best_done >= max(keep_scores) / max_len**alpha:
                     break
             prefixes = [prefixes[r] + [k] for r, k in zip(keep_rows, keep_tokens)]
             scores = np.array(keep_scores)

@@ -59,6 +59,16 @@ def test_attention_pool_equals_torch_on_each_unpadded_sequence(
     assert not dx[2:, 1].any()  # nothing flows into padding
 
 
+def test_changing_the_weights_to_look_at_them_changes_no_gradient(rng):
+    pool = AttentionPool(F, A, dtype=np.float64)
+    x, g = rng.standard_normal((T, N, F)), rng.standard_normal((N, F))
+    pool(x, LENGTHS)
+    want = pool.backward(g)
+    pool(x, LENGTHS)
+    pool.weights *= 0  # e.g. normalised in place for a plot
+    np.testing.assert_array_equal(pool.backward(g), want)
+
+
 def test_masked_softmax_and_its_gradient(rng):
     scores = rng.standard_normal((3, 4))
     mask = np.array([[1, 1, 1, 1], [1, 0, 0, 0], [0, 1, 1, 0]], dtype=bool)

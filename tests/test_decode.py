@@ -178,3 +178,39 @@ def test_greedy_on_a_character_model_equals_its_own_greedy_sampler():
     bos = lm.vocab.encode("c")[0]
     (ids,) = greedy(step, None, bos=int(bos), eos=None, max_len=12, batch_size=1)
     assert "c" + lm.vocab.decode(ids) == lm.sample("c", 12, temperature=0)
+
+
+def test_nucleus_keeps_the_token_that_crosses_top_p():
+    from rnnlab.decode import _filter
+
+    logp = np.log(np.array([[0.6, 0.3, 0.1], [0.5, 0.25, 0.25]]))
+    kept = np.isfinite(_filter(logp, None, 0.9))
+    assert kept.tolist() == [[True, True, False], [True, True, True]]
+    assert np.isfinite(_filter(logp, None, 0.7)).sum(axis=1).tolist() == [2, 2]
+    assert np.isfinite(_filter(logp, None, 1.0)).all()  # top_p = 1 keeps everything
+    assert np.isfinite(_filter(logp, 10, None)).all()  # top_k above V keeps everything
+    # top_k first, then the nucleus of what is left, renormalised: [.5, .3] -> .625
+    only = np.isfinite(_filter(np.log(np.array([[0.5, 0.3, 0.2]])), 2, 0.55))
+    assert only.tolist() == [[True, False, False]]
+
+
+def test_beam_search_refuses_a_batch_and_carries_dict_states():
+    step, table = toy(4)
+    with pytest.raises(ValueError, match="state must hold batch size 1"):
+        beam_search(step, np.zeros((1, 2, 1)), bos=BOS, eos=EOS, max_len=3, beam_size=2)
+
+    def dict_step(tokens, state):
+        logits, h = step(tokens, state["h"])
+        return logits, {"h": h, "note": state["note"]}
+
+    z = np.zeros((1, 1, 1))
+    want = beam_search(step, z, bos=BOS, eos=EOS, max_len=MAX_LEN, beam_size=3)
+    got = beam_search(
+        dict_step,
+        {"h": z, "note": None},
+        bos=BOS,
+        eos=EOS,
+        max_len=MAX_LEN,
+        beam_size=3,
+    )
+    assert got == want

@@ -391,5 +391,13 @@ def test_classifier_text_errors_name_the_text():
         SequenceClassifier(10, 2).predict(["good"])
     with pytest.raises(TypeError, match="vocab must be a WordVocab"):
         SequenceClassifier.for_text(["a", "b"], ["x", "y"])
-    with pytest.raises(ValueError, match="labels must name two or more classes"):
+    with pytest.raises(ValueError, match="labels must name two or more distinct"):
         SequenceClassifier.for_text(vocab, ["only"])
+    with pytest.raises(ValueError, match="labels must name two or more distinct"):
+        SequenceClassifier.for_text(vocab, ["a", "a"])
+    with pytest.raises(TypeError, match=r"labels must be class names \(str\)"):
+        SequenceClassifier.for_text(vocab, [0, 1])
+    with pytest.raises(
+        ValueError, match="batch_size must be a positive integer, got 0"
+    ):
+        model.predict(["good"], batch_size=0)

@@ -73,8 +73,12 @@ class SequenceClassifier(Module):
         if not isinstance(vocab, WordVocab):
             raise TypeError(f"vocab must be a WordVocab, got {type(vocab).__name__}")
         labels = tuple(labels)
-        if len(labels) < 2 or not all(isinstance(x, str) for x in labels):
-            raise ValueError(f"labels must name two or more classes, got {labels!r}")
+        if not all(isinstance(x, str) for x in labels):
+            raise TypeError(f"labels must be class names (str), got {labels!r}")
+        if len(labels) < 2 or len(set(labels)) != len(labels):
+            raise ValueError(
+                f"labels must name two or more distinct classes, got {labels!r}"
+            )
         model = cls(len(vocab), len(labels), **kwargs)
         model.vocab, model.labels = vocab, labels
         return model
@@ -205,7 +209,13 @@ class SequenceClassifier(Module):
         vocabulary (unknown words become ``<unk>``); the model runs in eval mode under
         :func:`rnnlab.no_grad`, on batches of similar lengths.
         """
+        if not (isinstance(batch_size, int) and batch_size >= 1):
+            raise ValueError(
+                f"batch_size must be a positive integer, got {batch_size!r}"
+            )
         seqs = self._encode(texts)
+        # padding is masked out by the lengths, so any id serves without a <pad>
+        pad = self.vocab.stoi.get(WordVocab.PAD, 0)
         order = np.argsort([len(s) for s in seqs], kind="stable")
         probs = np.empty((len(seqs), self.config["num_classes"]))
         was_training = self.training
@@ -215,7 +225,7 @@ class SequenceClassifier(Module):
                 for start in range(0, len(seqs), batch_size):
                     part = order[start : start + batch_size]
                     ids, lengths = pad_sequences(
-                        [seqs[i] for i in part], padding_value=self.vocab.pad_id
+                        [seqs[i] for i in part], padding_value=pad
                     )
                     logits = self(backend.to_device(ids, self.device), lengths)
                     p = softmax(logits.astype(np.float64))
