@@ -146,12 +146,8 @@ class Every(Callback):
         self.steps, self.values = [], []
 
     def _measure(self, step: int, model) -> bool:
-        was_training = model.training
-        model.eval()
-        try:
+        with model.evaluating():
             value = self.fn(model)
-        finally:
-            model.train(was_training)
         self.steps.append(step)
         self.values.append(value)
         return bool(self.stop_when is not None and self.stop_when(value))

@@ -177,6 +177,20 @@ class Module:
     def eval(self) -> "Module":
         return self.train(False)
 
+    @contextmanager
+    def evaluating(self) -> Iterator["Module"]:
+        """Eval mode inside the block (dropout off), the previous mode restored after.
+
+        >>> with model.evaluating(), rnnlab.no_grad():
+        ...     logits = model(x)
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            yield self
+        finally:
+            self.train(was_training)
+
     @property
     def dtype(self):
         for _, p, _ in self.named_parameters():

@@ -164,33 +164,24 @@ def evaluate(
     gathered = {k: m for k, m in metrics.items() if hasattr(m, "update")}
     for m in gathered.values():
         m.reset()
-    was_training = model.training
-    model.eval()
     totals, count, state = {}, 0, None
-    try:
-        with no_grad():
-            for batch in batches:
-                inputs, target = _unpack(batch, model.device)
-                out = model(*inputs, state) if carry_state else model(*inputs)
-                pred, state = (
-                    (out[0], out[1]) if isinstance(out, tuple) else (out, None)
-                )
-                n = _count(target)
-                if (
-                    n == 0
-                ):  # only padding: nothing to weigh (its mean loss is undefined)
-                    continue
-                values = {
-                    "loss": loss(pred, target)[0],
-                    **{k: f(pred, target) for k, f in averaged.items()},
-                }
-                for k, v in values.items():
-                    totals[k] = totals.get(k, 0.0) + float(v) * n
-                for m in gathered.values():
-                    m.update(pred, target)
-                count += n
-    finally:
-        model.train(was_training)
+    with model.evaluating(), no_grad():
+        for batch in batches:
+            inputs, target = _unpack(batch, model.device)
+            out = model(*inputs, state) if carry_state else model(*inputs)
+            pred, state = (out[0], out[1]) if isinstance(out, tuple) else (out, None)
+            n = _count(target)
+            if n == 0:  # only padding: nothing to weigh (its mean loss is undefined)
+                continue
+            values = {
+                "loss": loss(pred, target)[0],
+                **{k: f(pred, target) for k, f in averaged.items()},
+            }
+            for k, v in values.items():
+                totals[k] = totals.get(k, 0.0) + float(v) * n
+            for m in gathered.values():
+                m.update(pred, target)
+            count += n
     if count == 0:
         raise ValueError(
             "evaluate saw no real targets: batches was empty or held only padding"

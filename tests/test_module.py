@@ -261,3 +261,17 @@ def test_save_then_load_with_the_same_path_without_npz_suffix(tmp_path):
     src.save(path)
     dst = Linear(3, 2).load(path)
     assert np.array_equal(dst.params["W"], src.params["W"])
+
+
+def test_evaluating_switches_to_eval_and_restores_the_mode_even_on_error():
+    from rnnlab import Dropout, Sequential
+
+    net = Sequential(rnnlab.Linear(2, 2), Dropout(0.5))
+    with net.evaluating():
+        assert not net.training and not net[1].training
+    assert net.training and net[1].training
+    net.eval()
+    with pytest.raises(RuntimeError):
+        with net.evaluating():
+            raise RuntimeError("boom")
+    assert not net.training  # the mode it had before, not train mode

@@ -159,13 +159,8 @@ class CharLM(Module):
         # without a seed, rnnlab's global generator: rnnlab.seed(...) makes samples
         # repeatable
         g = backend.rng() if seed is None else np.random.default_rng(seed)
-        was_training = self.training
-        self.eval()
-        try:
-            with no_grad():
-                out = self._generate(prime, length, temperature, top_k, g)
-        finally:
-            self.train(was_training)
+        with self.evaluating(), no_grad():
+            out = self._generate(prime, length, temperature, top_k, g)
         return prime + self.vocab.decode(out)
 
     def _generate(self, prime, length, temperature, top_k, g) -> list[int]:

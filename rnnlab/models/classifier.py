@@ -218,20 +218,12 @@ class SequenceClassifier(Module):
         pad = self.vocab.stoi.get(WordVocab.PAD, 0)
         order = np.argsort([len(s) for s in seqs], kind="stable")
         probs = np.empty((len(seqs), self.config["num_classes"]))
-        was_training = self.training
-        self.eval()
-        try:
-            with no_grad():
-                for start in range(0, len(seqs), batch_size):
-                    part = order[start : start + batch_size]
-                    ids, lengths = pad_sequences(
-                        [seqs[i] for i in part], padding_value=pad
-                    )
-                    logits = self(backend.to_device(ids, self.device), lengths)
-                    p = softmax(logits.astype(np.float64))
-                    probs[part] = backend.to_numpy(p)
-        finally:
-            self.train(was_training)
+        with self.evaluating(), no_grad():
+            for start in range(0, len(seqs), batch_size):
+                part = order[start : start + batch_size]
+                ids, lengths = pad_sequences([seqs[i] for i in part], padding_value=pad)
+                logits = self(backend.to_device(ids, self.device), lengths)
+                probs[part] = backend.to_numpy(softmax(logits.astype(np.float64)))
         return probs
 
     def predict(self, texts, batch_size: int = 256) -> list:
