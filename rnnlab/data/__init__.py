@@ -1,11 +1,13 @@
-"""Data: vocabularies, corpora, batching, windows and labelled tweets.
+"""Data: vocabularies, corpora, batching, windows, labelled tweets and movie reviews.
 
 Batching covers truncated-BPTT streams, length buckets and arrays; sliding windows are
-for time series and the tweets for sentiment analysis.
+for time series, the tweets and the IMDb reviews (downloaded once, on request) for
+sentiment analysis.
 """
 
 from .batching import ArrayBatches, BucketBatches, TBPTTBatches
 from .corpora import load_pydoc_corpus, train_val_split
+from .imdb import ReviewCorpus, load_imdb
 from .vocab import CharVocab, WordVocab, tokenize
 from .tweets import TweetCorpus, load_tweets
 from .windows import sliding_windows
@@ -22,4 +24,6 @@ __all__ = [
     "sliding_windows",
     "load_tweets",
     "TweetCorpus",
+    "load_imdb",
+    "ReviewCorpus",
 ]
