@@ -139,3 +139,46 @@ def test_an_all_padding_batch_carries_no_weight():
         evaluate(Identity(), [empty], sum_loss)
     with pytest.raises(ValueError, match="may not be named 'loss'"):
         evaluate(Identity(), [empty], sum_loss, metrics={"loss": accuracy})
+
+
+def test_confusion_scores_equal_scikit_learn():
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+    g = np.random.default_rng(0)
+    for K, M in [(2, 30), (3, 200), (4, 12)]:
+        y, p = g.integers(0, K, M), g.integers(0, K - 1, M)  # class K-1 never guessed
+        got = rnnlab.metrics.confusion_scores(confusion_matrix(y, p, labels=range(K)))
+        assert np.isclose(got["accuracy"], accuracy_score(y, p))
+        want = f1_score(y, p, average="macro", labels=range(K), zero_division=0)
+        assert np.isclose(got["macro_f1"], want)
+
+
+def test_bootstrap_intervals_cover_the_normal_approximation_of_accuracy():
+    g = np.random.default_rng(1)
+    for M in (400, 3600):
+        y = g.integers(0, 3, M)
+        p = np.where(g.random(M) < 0.7, y, g.integers(0, 3, M))
+        acc = (y == p).mean()
+        half = 1.96 * np.sqrt(acc * (1 - acc) / M)
+        ci = rnnlab.metrics.bootstrap_intervals(y, p)
+        lo, hi = ci["accuracy"]
+        assert lo < acc < hi
+        # the width of a binomial interval, to 15%; 9 times the data, a third as wide
+        assert abs((hi - lo) - 2 * half) < 0.15 * 2 * half
+        assert ci["macro_f1"][0] < ci["macro_f1"][1]
+    # seeded: the same intervals again
+    assert rnnlab.metrics.bootstrap_intervals(y, p, seed=3) == (
+        rnnlab.metrics.bootstrap_intervals(y, p, seed=3)
+    )
+
+
+def test_bootstrap_intervals_bad_input():
+    bi = rnnlab.metrics.bootstrap_intervals
+    with pytest.raises(ValueError, match="1-D integer labels"):
+        bi(np.array([0.0, 1.0]), np.array([0, 1]))
+    with pytest.raises(ValueError, match="1-D integer labels"):
+        bi(np.array([0, 1, 1]), np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\)"):
+        bi(np.array([0, 1, 2]), np.array([0, 1, 1]), num_classes=2)
+    with pytest.raises(ValueError, match="level must be between 0 and 1"):
+        bi(np.array([0, 1]), np.array([0, 1]), level=95)

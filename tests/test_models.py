@@ -401,3 +401,119 @@ def test_classifier_text_errors_name_the_text():
         ValueError, match="batch_size must be a positive integer, got 0"
     ):
         model.predict(["good"], batch_size=0)
+
+
+@pytest.mark.parametrize("pool", ["last", "mean", "max", "attention"])
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_saliency_is_the_gradient_of_the_logit_times_the_embedding(cell, pool):
+    from rnnlab.data import WordVocab, tokenize
+
+    text = "not a good film at all"  # distinct words: one embedding row per step
+    vocab = WordVocab.build([tokenize(text)])
+    rnnlab.seed(5)
+    model = SequenceClassifier.for_text(
+        vocab,
+        ["neg", "neu", "pos"],
+        embedding_dim=3,
+        hidden_size=4,
+        cell=cell,
+        pool=pool,
+        bidirectional=True,
+        dropout=0.5,  # off in eval mode, as saliency uses
+        dtype=np.float64,
+    )
+    ids = vocab.encode(tokenize(text))[:, None]
+    for _, _, g in model.named_parameters():
+        g[...] = 7.0
+    tokens, scores = model.saliency(text, target="pos")
+    assert tokens == tokenize(text) and scores.shape == (len(tokens),)
+    assert all((g == 7.0).all() for _, _, g in model.named_parameters())
+    assert model.training  # the mode is restored
+
+    def logit():
+        with model.evaluating(), rnnlab.no_grad():
+            return float(model(ids)[0, 2])
+
+    W, eps = model.embed.params["W"], 1e-6
+    for t, i in enumerate(ids[:, 0]):
+        grad = np.empty(W.shape[1])
+        for j in range(W.shape[1]):
+            old = W[i, j]
+            W[i, j] = old + eps
+            up = logit()
+            W[i, j] = old - eps
+            down = logit()
+            W[i, j] = old
+            grad[j] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(scores[t], grad @ W[i], rtol=1e-6, atol=1e-10)
+    # the default target is the predicted class
+    predicted = model.predict([text])[0]
+    np.testing.assert_array_equal(
+        model.saliency(text)[1], model.saliency(text, predicted)[1]
+    )
+    with pytest.raises(ValueError, match="target must be one of"):
+        model.saliency(text, target="happy")
+    with pytest.raises(ValueError, match="target must be a class name or an index"):
+        model.saliency(text, target=3)
+    with pytest.raises(ValueError, match="no word the vocabulary knows"):
+        model.saliency("zzz qqq")
+
+
+@pytest.mark.parametrize("pool", ["last", "mean", "max", "attention"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_classifier_equals_torch_on_the_same_weights(torch, cell, pool):
+    """Embedding, 2-layer bidirectional cell over packed sequences, pooling over the
+    real steps, linear head: the logits and every gradient equal PyTorch's."""
+    from rnnlab.interop import to_torch, torch_state_dict
+
+    rnnlab.seed(1)
+    m = SequenceClassifier(
+        11, 3, embedding_dim=4, hidden_size=5, num_layers=2, cell=cell, pool=pool,
+        bidirectional=True, dtype=np.float64,
+    )  # fmt: skip
+    g = np.random.default_rng(1)
+    lengths = np.array([6, 2, 5, 1])
+    ids = g.integers(0, 11, (6, 4))
+    G = g.standard_normal((4, 3))
+    logits = m(ids, lengths)
+    m.zero_grad()
+    m.backward(G)
+
+    nn, P = torch.nn, lambda a: torch.nn.Parameter(torch.tensor(a))
+    emb = nn.Embedding.from_pretrained(torch.tensor(m.embed.params["W"]), freeze=False)
+    rnn = to_torch(m.rnn)
+    packed = nn.utils.rnn.pack_padded_sequence(
+        emb(torch.tensor(ids)), torch.tensor(lengths), enforce_sorted=False
+    )
+    out, h_n = rnn(packed)
+    out, _ = nn.utils.rnn.pad_packed_sequence(out)  # (T, N, 2H), zeros on padding
+    h_n = h_n[0] if cell == "lstm" else h_n
+    valid = torch.arange(6)[:, None] < torch.tensor(lengths)[None, :]  # (T, N)
+    if pool == "last":
+        pooled = torch.cat([h_n[-2], h_n[-1]], dim=-1)
+    elif pool == "mean":
+        pooled = out.sum(0) / torch.tensor(lengths)[:, None]
+    elif pool == "max":
+        pooled = out.masked_fill(~valid[..., None], -torch.inf).max(0).values
+    else:
+        p = m.pool.params
+        W, b, v = P(p["W"]), P(p["b"]), P(p["v"])
+        e = torch.tanh(out @ W.T + b) @ v  # (T, N)
+        alpha = torch.softmax(e.masked_fill(~valid, -torch.inf), dim=0)
+        pooled = (alpha[..., None] * out).sum(0)
+    Wh, bh = P(m.head.params["W"]), P(m.head.params["b"])
+    ref = pooled @ Wh.T + bh
+    (ref * torch.tensor(G)).sum().backward()
+
+    np.testing.assert_allclose(logits, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    close = lambda a, t: np.testing.assert_allclose(a, t.grad.numpy(), atol=1e-10)  # noqa: E731
+    close(m.embed.grads["W"], emb.weight)
+    close(m.head.grads["W"], Wh)
+    close(m.head.grads["b"], bh)
+    for key, grad in torch_state_dict(m.rnn, grads=True).items():
+        np.testing.assert_allclose(
+            grad, getattr(rnn, key).grad.numpy(), atol=1e-10, err_msg=key
+        )
+    if pool == "attention":
+        for name, t in zip("Wbv", (W, b, v)):
+            close(m.pool.grads[name], t)

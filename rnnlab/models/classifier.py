@@ -152,6 +152,11 @@ class SequenceClassifier(Module):
 
         Adds every parameter's gradient; returns None.
         """
+        self.embed.backward(self._backward_to_embeddings(dlogits))
+
+    def _backward_to_embeddings(self, dlogits):
+        """Backward through head, pooling and recurrent layer: dL/d(embedded input),
+        shape (T, N, embedding_dim)."""
         d_pooled = self.drop.backward(self.head.backward(dlogits))
         if self.config["pool"] == "last":
             rnn, H = self.rnn, self.rnn.hidden_size
@@ -167,7 +172,56 @@ class SequenceClassifier(Module):
             )
         else:
             dx, _ = self.rnn.backward(self.pool.backward(d_pooled))
-        self.embed.backward(dx)
+        return dx
+
+    def saliency(self, text: str, target=None) -> tuple[list, np.ndarray]:
+        r"""How much each word of ``text`` pushes the score of class ``target``.
+
+        .. math::
+
+            s_t = \frac{\partial z_k}{\partial e_t} \cdot e_t
+
+        the gradient of the class's logit :math:`z_k` with respect to word :math:`t`'s
+        embedding, times that embedding ("gradient times input"): positive for words
+        that raise the class's score, negative for words that lower it. In eval mode;
+        the model's gradients are left as they were.
+
+        Parameters
+        ----------
+        text : str
+        target : class name or index; default the predicted class
+
+        Returns
+        -------
+        tokens : list of str, length L (unknown words as ``<unk>``)
+        scores : float64 array, shape (L,)
+        """
+        (ids,) = self._encode([text])
+        if target is None:
+            target = int(self.predict_proba([text])[0].argmax())
+        elif isinstance(target, str):
+            if target not in self.labels:
+                raise ValueError(f"target must be one of {self.labels}, got {target!r}")
+            target = self.labels.index(target)
+        elif not (
+            isinstance(target, (int, np.integer)) and 0 <= target < len(self.labels)
+        ):
+            raise ValueError(
+                f"target must be a class name or an index below {len(self.labels)}, "
+                f"got {target!r}"
+            )
+        saved = [g.copy() for _, _, g in self.named_parameters()]
+        x = backend.to_device(ids[:, None], self.device)
+        with self.evaluating():
+            logits = self(x)
+            d = array_module(logits).zeros_like(logits)
+            d[0, target] = 1
+            dx = self._backward_to_embeddings(d)
+        for (_, _, g), old in zip(self.named_parameters(), saved):
+            g[...] = old
+        e = self.embed.params["W"][x[:, 0]]
+        scores = backend.to_numpy((dx[:, 0] * e).sum(axis=-1)).astype(np.float64)
+        return [self.vocab.itos[i] for i in ids], scores
 
     # --- raw text in, classes out ----------------------------------------
     def _encode(self, texts) -> list:
