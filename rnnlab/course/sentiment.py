@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -237,6 +238,9 @@ def main(argv=None) -> None:
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--epochs", type=int, default=RECIPE["epochs"])
     args = p.parse_args(argv)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("")  # fail now, not after the training, if it cannot be written
     configs = [
         (c, pool, d == 2)
         for d in args.directions
@@ -244,7 +248,7 @@ def main(argv=None) -> None:
         for pool in args.pools
     ]
     grid = run_grid(configs, tuple(args.seeds), args.epochs)
-    with open(args.out, "w") as f:
+    with open(out, "w") as f:
         json.dump(grid, f, indent=1)
         f.write("\n")
 
