@@ -34,7 +34,7 @@ from .losses import cross_entropy, mse
 from .metrics import EpochMetric, accuracy
 from .module import Module, ModuleDict, ModuleList, Sequential, is_grad_enabled, no_grad
 from .nn.layers import Dropout, Embedding, Linear
-from .nn.attention import AdditiveAttention, AttentionPool
+from .nn.attention import AdditiveAttention, AttentionPool, MultiplicativeAttention
 from .nn.pooling import SequencePool
 from .nn.recurrent import (
     GRU,
@@ -80,6 +80,7 @@ __all__ = [
     "SequencePool",
     "AttentionPool",
     "AdditiveAttention",
+    "MultiplicativeAttention",
     "pad_sequences",
     "lengths_to_mask",
     # training

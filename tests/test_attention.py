@@ -10,6 +10,7 @@ import rnnlab
 from rnnlab.nn.attention import (
     AdditiveAttention,
     AttentionPool,
+    MultiplicativeAttention,
     masked_softmax,
     masked_softmax_backward,
 )
@@ -127,35 +128,6 @@ def test_additive_attention_passes_finite_differences(with_lengths, device, rand
     assert_gradients_close(check_module(_Attend(att), q, k, v, lengths))
 
 
-def test_additive_attention_equals_torch(torch, rng, on, device):
-    att = AdditiveAttention(Hq, Hk, A, dtype=np.float64).to(device)
-    q, k, v = (rng.standard_normal(s) for s in [(N, Hq), (N, S, Hk), (N, S, Hv)])
-    k[1, 2:] = 40.0  # padded keys that would take all the weight if they counted
-    dc, dw = rng.standard_normal((N, Hv)), rng.standard_normal((N, S))
-    context, weights = att(on(q), on(k), on(v), KEY_LENGTHS)
-    grads = [to_np(g) for g in att.backward(on(dc), on(dw))]
-
-    Wq, Wk, vv = (
-        torch.tensor(to_np(att.params[n]), requires_grad=True)
-        for n in ("W_q", "W_k", "v")
-    )
-    qt, kt, vt = (torch.tensor(a, requires_grad=True) for a in (q, k, v))
-    e = torch.tanh(kt @ Wk.T + (qt @ Wq.T)[:, None, :]) @ vv  # (N, S)
-    mask = torch.arange(S)[None, :] < torch.tensor(KEY_LENGTHS)[:, None]
-    alpha = torch.softmax(e.masked_fill(~mask, float("-inf")), dim=1)
-    ref = torch.einsum("ns,nsh->nh", alpha, vt)
-    ((ref * torch.tensor(dc)).sum() + (alpha * torch.tensor(dw)).sum()).backward()
-    check = close(np.float64)
-    check(to_np(context), ref.detach().numpy(), "context")
-    check(to_np(weights), alpha.detach().numpy(), "weights")
-    assert not to_np(weights)[1, 2:].any()
-    for name, got, t in zip(("d_query", "d_keys", "d_values"), grads, (qt, kt, vt)):
-        check(got, t.grad.numpy(), name)
-    for name, t in (("W_q", Wq), ("W_k", Wk), ("v", vv)):
-        check(to_np(att.grads[name]), t.grad.numpy(), f"d{name}")
-    assert not grads[1][1, 2:].any() and not grads[2][1, 2:].any()
-
-
 def test_additive_attention_called_at_every_decoder_step(rng):
     # A decoder calls one attention at several steps before any backward: the
     # backwards in reverse order give the sum of the separate calls' gradients.
@@ -192,3 +164,76 @@ def test_additive_attention_bad_input():
         att.backward(np.zeros((N, Hv + 1), np.float32))
     with pytest.raises(ValueError, match=r"\bd_weights\b"):
         att.backward(np.zeros((N, Hv), np.float32), np.zeros((N, S + 1), np.float32))
+
+
+def _multiplicative(score, device):
+    return MultiplicativeAttention(
+        Hk if score == "dot" else Hq, Hk, score=score, dtype=np.float64
+    ).to(device)
+
+
+@pytest.mark.parametrize("score", ["dot", "general"])
+@pytest.mark.parametrize("with_lengths", [False, True], ids=["full", "padded"])
+def test_multiplicative_attention_passes_finite_differences(
+    score, with_lengths, device, randn, on
+):
+    att = _multiplicative(score, device)
+    lengths = on(KEY_LENGTHS) if with_lengths else None
+    q, k, v = randn(N, att.query_size), randn(N, S, Hk), randn(N, S, Hv)
+    assert_gradients_close(check_module(_Attend(att), q, k, v, lengths))
+
+
+@pytest.mark.parametrize("score", ["additive", "dot", "general"])
+def test_attention_equals_torch(torch, score, rng, on, device):
+    if score == "additive":
+        att = AdditiveAttention(Hq, Hk, A, dtype=np.float64).to(device)
+    else:
+        att = _multiplicative(score, device)
+    Q = att.query_size
+    q, k, v = (rng.standard_normal(s) for s in [(N, Q), (N, S, Hk), (N, S, Hv)])
+    k[1, 2:] = 40.0  # padded keys that would take all the weight if they counted
+    dc, dw = rng.standard_normal((N, Hv)), rng.standard_normal((N, S))
+    context, weights = att(on(q), on(k), on(v), KEY_LENGTHS)
+    grads = [to_np(g) for g in att.backward(on(dc), on(dw))]
+
+    P = {n: torch.tensor(to_np(w), requires_grad=True) for n, w in att.params.items()}
+    qt, kt, vt = (torch.tensor(a, requires_grad=True) for a in (q, k, v))
+    e = {  # (N, S)
+        "additive": lambda: (
+            torch.tanh(kt @ P["W_k"].T + (qt @ P["W_q"].T)[:, None]) @ P["v"]
+        ),
+        "dot": lambda: torch.einsum("nk,nsk->ns", qt, kt),
+        "general": lambda: torch.einsum("nq,qk,nsk->ns", qt, P["W_a"], kt),
+    }[score]()
+    mask = torch.arange(S)[None, :] < torch.tensor(KEY_LENGTHS)[:, None]
+    alpha = torch.softmax(e.masked_fill(~mask, float("-inf")), dim=1)
+    ref = torch.einsum("ns,nsh->nh", alpha, vt)
+    ((ref * torch.tensor(dc)).sum() + (alpha * torch.tensor(dw)).sum()).backward()
+    check = close(np.float64)
+    check(to_np(context), ref.detach().numpy(), "context")
+    check(to_np(weights), alpha.detach().numpy(), "weights")
+    assert not to_np(weights)[1, 2:].any()
+    for name, got, t in zip(("d_query", "d_keys", "d_values"), grads, (qt, kt, vt)):
+        check(got, t.grad.numpy(), name)
+    assert (
+        set(att.grads)
+        == set(P)
+        == {"additive": {"W_q", "W_k", "v"}, "dot": set(), "general": {"W_a"}}[score]
+    )
+    for name, t in P.items():
+        check(to_np(att.grads[name]), t.grad.numpy(), f"d{name}")
+    assert not grads[1][1, 2:].any() and not grads[2][1, 2:].any()
+
+
+def test_multiplicative_attention_bad_input():
+    with pytest.raises(ValueError, match="score must be 'dot' or 'general'"):
+        MultiplicativeAttention(3, 3, score="concat")
+    with pytest.raises(ValueError, match="dot score needs query_size == key_size"):
+        MultiplicativeAttention(3, 4, score="dot")
+    att = MultiplicativeAttention(Hk, Hk, score="dot")
+    q, k = np.zeros((N, Hk), np.float32), np.zeros((N, S, Hk), np.float64)
+    v = np.zeros((N, S, Hv), np.float64)
+    with pytest.raises(TypeError, match="keys"):  # the dot score follows the query
+        att(q, k, v)
+    with pytest.raises(ValueError, match=r"query has size 2 in its last dimension"):
+        MultiplicativeAttention(Hq, Hk)(q[:, :2], k.astype(np.float32), v)

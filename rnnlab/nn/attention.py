@@ -1,5 +1,5 @@
 """Attention over the steps of a padded batch: a masked softmax, the additive score,
-attention pooling and additive attention.
+attention pooling, and additive and multiplicative attention.
 
 Attention gives each step :math:`s` of a sequence a score, turns the scores of the real
 steps into weights that sum to one (padding gets exactly 0), and returns the weighted
@@ -176,7 +176,97 @@ class AttentionPool(Module):
         return s + (", batch_first=True" if self.batch_first else "")
 
 
-class AdditiveAttention(Module):
+class _QueryAttention(Module):
+    """Attention of one query per row over that row's padded keys: validation, the
+    masked softmax and the weighted sum of the values, shared by every score.
+
+    A subclass gives ``_score(query, keys) -> (e, cache)`` with ``e`` (N, S), and
+    ``_score_backward(de, cache) -> (d_query, d_keys)`` adding its parameters'
+    gradients.
+    """
+
+    def forward(self, query, keys, values, lengths=None):
+        """Attend from ``query`` over ``keys``; average ``values`` with the weights.
+
+        Parameters
+        ----------
+        query : array, shape (N, Hq)
+        keys : array, shape (N, S, Hk)
+        values : array, shape (N, S, Hv)
+        lengths : int array, shape (N,), optional: key ``s`` of row ``n`` counts only
+            if ``s < lengths[n]``
+
+        Returns
+        -------
+        context : array, shape (N, Hv)
+        weights : array, shape (N, S), 0 beyond each length
+        """
+        # a parameter sets the dtype and device; the parameter-free dot score follows
+        # the query
+        like = next(iter(self.params.values()), query)
+        check_float_array(
+            "query",
+            query,
+            ndim=2,
+            like=like,
+            last=self.query_size,
+            shape_desc="(N, query_size)",
+        )
+        check_float_array(
+            "keys",
+            keys,
+            ndim=3,
+            like=like,
+            last=self.key_size,
+            shape_desc="(N, S, key_size)",
+        )
+        N, S, _ = keys.shape
+        if query.shape[0] != N:
+            raise ValueError(
+                f"query has {query.shape[0]} rows but keys have {N}: one query per row"
+            )
+        check_float_array(
+            "values", values, ndim=3, like=like, shape_desc="(N, S, value_size)"
+        )
+        if values.shape[:2] != (N, S):
+            raise ValueError(
+                f"values has shape {tuple(values.shape)}, expected (N, S) = {(N, S)} "
+                f"first, as keys {tuple(keys.shape)}"
+            )
+        xp = array_module(keys)
+        lengths = np.full(N, S) if lengths is None else lengths
+        real = ~Packing(lengths, S, N, xp, keys.dtype).frozen[..., 0].T  # (N, S)
+        e, cache = self._score(query, keys)
+        alpha = masked_softmax(e, real)
+        context = xp.einsum("ns,nsh->nh", alpha, values)
+        self.save_for_backward((values, alpha, cache))
+        return context, alpha.copy()  # the caller may change its copy
+
+    def backward(self, d_context, d_weights=None):
+        """Gradients w.r.t. ``query``, ``keys`` and ``values``; parameters' are added.
+
+        ``d_context`` (N, Hv); ``d_weights`` (N, S) or None when the weights were only
+        looked at.
+        """
+        values, alpha, cache = self.saved(pop=False)
+        N, S, Hv = values.shape
+        like = next(iter(self.params.values()), values)
+        check_shape("d_context", d_context, (N, Hv), like=like)
+        if d_weights is not None:
+            check_shape("d_weights", d_weights, (N, S), like=like)
+        self.saved()
+        xp = array_module(d_context)
+        d_alpha = xp.einsum("nh,nsh->ns", d_context, values)
+        if d_weights is not None:
+            d_alpha = d_alpha + d_weights
+        d_values = alpha[..., None] * d_context[:, None, :]
+        d_query, d_keys = self._score_backward(
+            masked_softmax_backward(alpha, d_alpha), cache
+        )
+        return d_query, d_keys, d_values
+
+
+class AdditiveAttention(_QueryAttention):
     r"""Additive attention (Bahdanau et al. 2015) of a query over a padded set of keys.
 
     .. math::
@@ -214,93 +304,85 @@ class AdditiveAttention(Module):
         self.add_param("W_k", _uniform((A, key_size), key_size, dtype))
         self.add_param("v", _uniform(A, A, dtype))
 
-    def forward(self, query, keys, values, lengths=None):
-        """Attend from ``query`` over ``keys``; average ``values`` with the weights.
-
-        Parameters
-        ----------
-        query : array, shape (N, Hq)
-        keys : array, shape (N, S, Hk)
-        values : array, shape (N, S, Hv)
-        lengths : int array, shape (N,), optional: key ``s`` of row ``n`` counts only
-            if ``s < lengths[n]``
-
-        Returns
-        -------
-        context : array, shape (N, Hv)
-        weights : array, shape (N, S), 0 beyond each length
-        """
+    def _score(self, query, keys):
         p = self.params
-        check_float_array(
-            "query",
-            query,
-            ndim=2,
-            like=p["W_q"],
-            last=self.query_size,
-            shape_desc="(N, query_size)",
-        )
-        check_float_array(
-            "keys",
-            keys,
-            ndim=3,
-            like=p["W_k"],
-            last=self.key_size,
-            shape_desc="(N, S, key_size)",
-        )
-        N, S, _ = keys.shape
-        if query.shape[0] != N:
-            raise ValueError(
-                f"query has {query.shape[0]} rows but keys have {N}: one query per row"
-            )
-        check_float_array(
-            "values", values, ndim=3, like=p["W_k"], shape_desc="(N, S, value_size)"
-        )
-        if values.shape[:2] != (N, S):
-            raise ValueError(
-                f"values has shape {tuple(values.shape)}, expected (N, S) = {(N, S)} "
-                f"first, as keys {tuple(keys.shape)}"
-            )
-        xp = array_module(keys)
-        lengths = np.full(N, S) if lengths is None else lengths
-        real = ~Packing(lengths, S, N, xp, keys.dtype).frozen[..., 0].T  # (N, S)
         a = keys @ p["W_k"].T + (query @ p["W_q"].T)[:, None, :]  # (N, S, A)
         u, e = additive_score(a, p["v"])
-        alpha = masked_softmax(e, real)
-        context = xp.einsum("ns,nsh->nh", alpha, values)
-        self.save_for_backward((query, keys, values, u, alpha))
-        return context, alpha.copy()  # the caller may change its copy
+        return e, (query, keys, u)
 
-    def backward(self, d_context, d_weights=None):
-        """Gradients w.r.t. ``query``, ``keys`` and ``values``; parameters' are added.
-
-        ``d_context`` (N, Hv); ``d_weights`` (N, S) or None when the weights were only
-        looked at.
-        """
-        query, keys, values, u, alpha = self.saved(pop=False)
-        N, S, Hv = values.shape
-        p = self.params
-        check_shape("d_context", d_context, (N, Hv), like=p["W_k"])
-        if d_weights is not None:
-            check_shape("d_weights", d_weights, (N, S), like=p["W_k"])
-        self.saved()
-        xp = array_module(d_context)
-        d_alpha = xp.einsum("nh,nsh->ns", d_context, values)
-        if d_weights is not None:
-            d_alpha = d_alpha + d_weights
-        d_values = alpha[..., None] * d_context[:, None, :]
-        da, dv = additive_score_backward(
-            masked_softmax_backward(alpha, d_alpha), u, p["v"]
-        )
-        A = self.attention_size
+    def _score_backward(self, de, cache):
+        query, keys, u = cache
+        p, A = self.params, self.attention_size
+        da, dv = additive_score_backward(de, u, p["v"])
         self.grads["v"] += dv
-        self.grads["W_k"] += da.reshape(-1, A).T @ keys.reshape(N * S, -1)
-        d_keys = da @ p["W_k"]
+        self.grads["W_k"] += da.reshape(-1, A).T @ keys.reshape(-1, keys.shape[-1])
         da_q = da.sum(axis=1)  # the query's pre-activation term is shared by all keys
         self.grads["W_q"] += da_q.T @ query
-        return da_q @ p["W_q"], d_keys, d_values
+        return da_q @ p["W_q"], da @ p["W_k"]
 
     def extra_repr(self):
         return (
             f"query_size={self.query_size}, key_size={self.key_size}, "
             f"attention_size={self.attention_size}"
+        )
+
+
+class MultiplicativeAttention(_QueryAttention):
+    r"""Multiplicative attention (Luong et al. 2015) of a query over padded keys.
+
+    .. math::
+
+        e_s = q^\top k_s \;\; (\text{``dot''}), \qquad
+        e_s = q^\top W_a k_s \;\; (\text{``general''}), \qquad
+        \alpha = \operatorname{softmax}_{s \le L_n}(e), \qquad
+        c = \sum_{s=1}^{L_n} \alpha_s\, \mathrm{value}_s
+
+    Parameters
+    ----------
+    query_size, key_size : int
+        Hq and Hk; ``"dot"`` needs them equal.
+    score : ``"general"`` (default) or ``"dot"``
+    dtype : parameter dtype
+
+    Attributes
+    ----------
+    params : ``W_a`` (Hq, Hk) for ``"general"``, initialised U(-k, k) with
+        k = 1/sqrt(Hk); ``"dot"`` has none
+
+    The interface is :class:`AdditiveAttention`'s.
+    """
+
+    def __init__(
+        self, query_size: int, key_size: int, score: str = "general", dtype=np.float32
+    ):
+        super().__init__()
+        if score not in ("dot", "general"):
+            raise ValueError(f"score must be 'dot' or 'general', got {score!r}")
+        if score == "dot" and query_size != key_size:
+            raise ValueError(
+                f"the dot score needs query_size == key_size, got {query_size} and "
+                f"{key_size}: use score='general'"
+            )
+        self.query_size, self.key_size, self.score = query_size, key_size, score
+        if score == "general":
+            self.add_param("W_a", _uniform((query_size, key_size), key_size, dtype))
+
+    def _score(self, query, keys):
+        q = query @ self.params["W_a"] if self.score == "general" else query  # (N, Hk)
+        return array_module(keys).einsum("nk,nsk->ns", q, keys), (query, keys, q)
+
+    def _score_backward(self, de, cache):
+        query, keys, q = cache
+        xp = array_module(de)
+        dq = xp.einsum("ns,nsk->nk", de, keys)
+        d_keys = de[..., None] * q[:, None, :]
+        if self.score == "general":
+            self.grads["W_a"] += query.T @ dq
+            dq = dq @ self.params["W_a"].T
+        return dq, d_keys
+
+    def extra_repr(self):
+        return (
+            f"query_size={self.query_size}, key_size={self.key_size}, "
+            f"score={self.score!r}"
         )
