@@ -42,11 +42,11 @@ def _log_probs(step, tokens, state, device):
     return backend.to_numpy(log_softmax(logits.astype(np.float64))), state
 
 
-def _check(bos, eos, max_len, batch_size):
+def _check(bos, eos, max_len, size, size_name="batch_size"):
     if not (isinstance(max_len, int) and max_len >= 1):
         raise ValueError(f"max_len must be a positive integer, got {max_len!r}")
-    if not (isinstance(batch_size, int) and batch_size >= 1):
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not (isinstance(size, int) and size >= 1):
+        raise ValueError(f"{size_name} must be a positive integer, got {size!r}")
     for name, v in (("bos", bos), ("eos", eos)):
         if v is not None and not isinstance(v, (int, np.integer)):
             raise TypeError(f"{name} must be a token id (int), got {v!r}")
@@ -192,7 +192,7 @@ def beam_search(
     ``state`` is the model's state for one sequence (batch size 1); it is repeated for
     the beams along ``state_batch_axis``. ``tokens`` exclude ``bos`` and ``eos``.
     """
-    _check(bos, eos, max_len, beam_size)
+    _check(bos, eos, max_len, beam_size, "beam_size")
     if eos is None:
         raise ValueError("beam_search needs an eos token to end hypotheses")
     if not (np.isfinite(alpha) and alpha >= 0):

@@ -6,5 +6,6 @@ rebuilds it.
 
 from .charlm import CharLM
 from .classifier import SequenceClassifier
+from .seq2seq import Seq2Seq
 
-__all__ = ["CharLM", "SequenceClassifier"]
+__all__ = ["CharLM", "SequenceClassifier", "Seq2Seq"]

@@ -1,0 +1,323 @@
+"""An encoder-decoder (sequence to sequence) model with optional attention.
+
+An encoder reads the source; its final state, through a bridge, starts a decoder that
+generates the target one token at a time. With attention (Luong et al. 2015, "global"
+attention, with any of three scores), every decoder state also looks at all the
+encoder's outputs and mixes in what it finds before the read-out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..backend import array_module
+from ..checks import check_int_array
+from ..decode import beam_search, greedy, sample
+from ..module import Module, no_grad
+from ..nn.attention import AdditiveAttention, MultiplicativeAttention
+from ..nn.layers import Dropout, Embedding, Linear
+from ..nn.sequences import pad_sequences
+from .charlm import RECURRENT
+
+ATTENTION = (None, "additive", "dot", "general")
+
+
+class Seq2Seq(Module):
+    r"""Encoder-decoder with (optional) global attention.
+
+    .. math::
+
+        o_{1:S}, h^{enc} = \operatorname{Enc}(E^{src} x_{1:S}), \qquad
+        s_0 = \tanh(W_b h^{enc} + b_b) \;\; (\text{or } h^{enc}), \qquad
+        s_t = \operatorname{Dec}(E^{tgt} y_{t-1}, s_{t-1})
+
+        c_t = \sum_s \alpha_{t,s} o_s, \qquad
+        \tilde s_t = \tanh(W_c [s_t; c_t] + b_c), \qquad
+        p(y_t \mid y_{<t}, x) = \operatorname{softmax}(W_o \tilde s_t + b_o)
+
+    Without attention, :math:`\tilde s_t = s_t`. The decoder is trained with teacher
+    forcing: it reads the true previous token :math:`y_{t-1}`.
+
+    Parameters
+    ----------
+    src_vocab_size, tgt_vocab_size : int
+    embedding_dim, hidden_size, num_layers : int
+        The decoder has ``num_layers`` layers of ``hidden_size`` units, as the encoder
+        (each direction).
+    cell : ``'rnn'``, ``'lstm'`` or ``'gru'`` (default)
+    bidirectional : bool
+        A bidirectional encoder (default). Its two final states per layer are joined
+        and mapped to the decoder's by the bridge; a one-directional encoder's final
+        state starts the decoder as it is.
+    attention : ``None``, ``'additive'`` (default), ``'dot'`` or ``'general'``
+        The score of :class:`rnnlab.AdditiveAttention` (attention size
+        ``hidden_size``) or :class:`rnnlab.MultiplicativeAttention`; ``'dot'`` needs
+        a one-directional encoder (its outputs must have the decoder's size).
+    dropout : float
+        Between recurrent layers and before the read-out, in training mode.
+    dtype : parameter dtype
+
+    ``forward(src, src_lengths, tgt_in) -> logits``: src (S, N) and tgt_in (T, N) ids,
+    src_lengths (N,), logits (T, N, tgt_vocab_size). After a forward with attention,
+    ``attention_weights`` (T, N, S) holds the weights, 0 on source padding.
+    ``backward(dlogits)`` adds every gradient. Submodules: ``src_embed``,
+    ``tgt_embed``, ``encoder``, ``bridge`` (and ``bridge_c`` for an LSTM; both when
+    bidirectional), ``decoder``, ``attention`` and ``combine`` (with attention),
+    ``drop``, ``out``.
+    """
+
+    def __init__(
+        self,
+        src_vocab_size: int,
+        tgt_vocab_size: int,
+        embedding_dim: int = 64,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        cell: str = "gru",
+        bidirectional: bool = True,
+        attention: str | None = "additive",
+        dropout: float = 0.0,
+        dtype=np.float32,
+    ):
+        super().__init__()
+        if cell not in RECURRENT:
+            raise ValueError(f"cell must be one of {sorted(RECURRENT)}, got {cell!r}")
+        if attention not in ATTENTION:
+            raise ValueError(f"attention must be one of {ATTENTION}, got {attention!r}")
+        if attention == "dot" and bidirectional:
+            raise ValueError(
+                "attention='dot' compares decoder states (hidden_size) with encoder "
+                "outputs (2 * hidden_size when bidirectional): use 'general' or "
+                "'additive', or bidirectional=False"
+            )
+        self.config = dict(
+            src_vocab_size=src_vocab_size,
+            tgt_vocab_size=tgt_vocab_size,
+            embedding_dim=embedding_dim,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            cell=cell,
+            bidirectional=bidirectional,
+            attention=attention,
+            dropout=dropout,
+        )
+        E, H, D = embedding_dim, hidden_size, 2 if bidirectional else 1
+        Layer = RECURRENT[cell]
+        self.src_embed = Embedding(src_vocab_size, E, dtype=dtype)
+        self.tgt_embed = Embedding(tgt_vocab_size, E, dtype=dtype)
+        self.encoder = Layer(
+            E, H, num_layers, dropout=dropout, bidirectional=bidirectional, dtype=dtype
+        )
+        if bidirectional:
+            self.bridge = Linear(D * H, H, dtype=dtype)
+            if cell == "lstm":
+                self.bridge_c = Linear(D * H, H, dtype=dtype)
+        self.decoder = Layer(E, H, num_layers, dropout=dropout, dtype=dtype)
+        if attention == "additive":
+            self.attention = AdditiveAttention(H, D * H, H, dtype=dtype)
+        elif attention is not None:
+            self.attention = MultiplicativeAttention(H, D * H, attention, dtype=dtype)
+        if attention is not None:
+            self.combine = Linear(H + D * H, H, dtype=dtype)
+        self.drop = Dropout(dropout)
+        self.out = Linear(H, tgt_vocab_size, dtype=dtype)
+        self.attention_weights = None
+
+    # --- encoder and bridge ----------------------------------------------
+    def _join(self, h):
+        """(L * 2, N, H) final states, forward and reverse per layer -> (L, N, 2H)."""
+        L = self.config["num_layers"]
+        h = h.reshape((L, 2) + h.shape[1:])
+        return array_module(h).concatenate([h[:, 0], h[:, 1]], axis=-1)
+
+    def _split(self, d):
+        """The inverse of :meth:`_join` for gradients: (L, N, 2H) -> (L * 2, N, H)."""
+        H = self.config["hidden_size"]
+        xp = array_module(d)
+        return xp.stack([d[..., :H], d[..., H:]], axis=1).reshape(-1, *d.shape[1:-1], H)
+
+    def encode(self, src, src_lengths):
+        """Encoder outputs (S, N, D*H) and the decoder's initial state."""
+        check_int_array("src", src, high=self.config["src_vocab_size"])
+        if src.ndim != 2:
+            raise ValueError(f"src must have shape (S, N), got {tuple(src.shape)}")
+        outputs, h_n = self.encoder(self.src_embed(src), lengths=src_lengths)
+        if not self.config["bidirectional"]:
+            return outputs, h_n
+        if isinstance(h_n, tuple):  # an LSTM's (h_n, c_n)
+            h, c = h_n
+            return outputs, (self._bridge(self.bridge, h), self.bridge_c(self._join(c)))
+        return outputs, self._bridge(self.bridge, h_n)
+
+    def _bridge(self, linear, h):
+        s0 = array_module(h).tanh(linear(self._join(h)))
+        self.save_for_backward(s0)
+        return s0
+
+    def _encode_backward(self, d_outputs, d_s0):
+        if self.config["bidirectional"]:
+            if isinstance(d_s0, tuple):
+                d_h, d_c = d_s0
+                d_c = self._split(self.bridge_c.backward(d_c))
+                d_s0 = (self._bridge_backward(self.bridge, d_h), d_c)
+            else:
+                d_s0 = self._bridge_backward(self.bridge, d_s0)
+        dx, _ = self.encoder.backward(d_outputs, d_s0)
+        self.src_embed.backward(dx)
+
+    def _bridge_backward(self, linear, d_s0):
+        s0 = self.saved()
+        return self._split(linear.backward(d_s0 * (1 - s0 * s0)))
+
+    # --- decoder ------------------------------------------------------------
+    def _read_out(self, states, outputs, src_lengths):
+        """Logits from decoder states (T, N, H), attending over ``outputs``."""
+        if self.config["attention"] is None:
+            return self.out(self.drop(states))
+        T, N, H = states.shape
+        S = outputs.shape[0]
+        xp = array_module(states)
+        keys = xp.broadcast_to(outputs.transpose(1, 0, 2), (T, N, S, outputs.shape[-1]))
+        keys = keys.reshape(T * N, S, -1)
+        lengths = None if src_lengths is None else np.tile(src_lengths, T)
+        context, weights = self.attention(states.reshape(T * N, H), keys, keys, lengths)
+        self.attention_weights = weights.reshape(T, N, S)
+        mixed = xp.tanh(
+            self.combine(xp.concatenate([states, context.reshape(T, N, -1)], axis=-1))
+        )
+        self.save_for_backward((mixed, (T, N, S)))
+        return self.out(self.drop(mixed))
+
+    def _read_out_backward(self, dlogits):
+        """Gradients w.r.t. the decoder states and the encoder outputs (or None)."""
+        d = self.drop.backward(self.out.backward(dlogits))
+        if self.config["attention"] is None:
+            return d, None
+        mixed, (T, N, S) = self.saved()
+        H = self.config["hidden_size"]
+        d_cat = self.combine.backward(d * (1 - mixed * mixed))
+        d_states, d_context = d_cat[..., :H], d_cat[..., H:]
+        d_query, d_keys, d_values = self.attention.backward(
+            d_context.reshape(T * N, -1)
+        )
+        d_outputs = (d_keys + d_values).reshape(T, N, S, -1).sum(axis=0)
+        return d_states + d_query.reshape(T, N, H), d_outputs.transpose(1, 0, 2)
+
+    def forward(self, src, src_lengths, tgt_in):
+        """Teacher-forced logits, shape (T, N, tgt_vocab_size).
+
+        Parameters
+        ----------
+        src : int array, shape (S, N)
+        src_lengths : int array, shape (N,), or None when no source is padded
+        tgt_in : int array, shape (T, N): ``bos`` then the target without its last
+            token; padding anywhere after a target's end is harmless (the decoder
+            runs forward in time) once the loss ignores it
+        """
+        check_int_array("tgt_in", tgt_in, high=self.config["tgt_vocab_size"])
+        if tgt_in.ndim != 2 or tgt_in.shape[1] != src.shape[-1]:
+            raise ValueError(
+                f"tgt_in must have shape (T, N) with N = {src.shape[-1]} as src, got "
+                f"{tuple(tgt_in.shape)}"
+            )
+        outputs, s0 = self.encode(src, src_lengths)
+        states, _ = self.decoder(self.tgt_embed(tgt_in), s0)
+        return self._read_out(states, outputs, src_lengths)
+
+    def backward(self, dlogits):
+        """dlogits : array, shape (T, N, tgt_vocab_size). Adds every gradient."""
+        d_states, d_outputs = self._read_out_backward(dlogits)
+        dx, d_s0 = self.decoder.backward(d_states)
+        self.tgt_embed.backward(dx)
+        self._encode_backward(d_outputs, d_s0)  # d_outputs None: outputs unused
+
+    # --- decoding -------------------------------------------------------------
+    def _step(self, tokens, state):
+        """One decoder step for :mod:`rnnlab.decode`: every array of ``state`` has the
+        batch on axis 1 (``lengths`` is (1, B))."""
+        lengths = state["lengths"]
+        states, h = self.decoder(self.tgt_embed(tokens[None, :]), state["h"])
+        logits = self._read_out(states, state["outputs"], lengths[0])
+        return logits[0], dict(state, h=h)
+
+    def translate(
+        self,
+        sources,
+        *,
+        bos: int,
+        eos: int,
+        method: str = "greedy",
+        max_len: int = 50,
+        beam_size: int = 5,
+        length_penalty: float = 0.0,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        rng=None,
+    ) -> list[list[int]]:
+        """Decode a target for each source (in eval mode, keeping no caches).
+
+        Parameters
+        ----------
+        sources : list of 1-D int arrays (source token ids), each non-empty
+        bos, eos : target token ids that start and end a target
+        method : ``'greedy'``, ``'sample'`` (with ``temperature``, ``top_k``,
+            ``top_p``, ``rng``; :func:`rnnlab.decode.sample`) or ``'beam'`` (with
+            ``beam_size`` and ``length_penalty``, the :math:`\alpha` of
+            :func:`rnnlab.decode.beam_search`; one source at a time)
+        max_len : int, the longest target, ``eos`` included
+
+        Returns
+        -------
+        one list of target ids per source, without ``bos`` and ``eos``
+        """
+        if method not in ("greedy", "sample", "beam"):
+            raise ValueError(
+                f"method must be 'greedy', 'sample' or 'beam', got {method!r}"
+            )
+        if isinstance(sources, np.ndarray) or not isinstance(sources, (list, tuple)):
+            raise TypeError(
+                "sources must be a list of 1-D token id arrays, got "
+                f"{type(sources).__name__}"
+            )
+        if not sources:
+            raise ValueError("sources is empty: nothing to translate")
+        for i, s in enumerate(sources):
+            if np.ndim(s) != 1 or len(s) == 0:
+                raise ValueError(
+                    f"sources[{i}] must be a non-empty 1-D array of token ids, got "
+                    f"shape {np.shape(s)}"
+                )
+        if method == "beam":
+            beam = dict(beam_size=beam_size, alpha=length_penalty)
+            return [
+                self._translate_batch([s], "beam", bos, eos, max_len, beam)[0]
+                for s in sources
+            ]
+        kwargs = {}
+        if method == "sample":
+            kwargs = dict(temperature=temperature, top_k=top_k, top_p=top_p, rng=rng)
+        return self._translate_batch(sources, method, bos, eos, max_len, kwargs)
+
+    def _translate_batch(self, sources, method, bos, eos, max_len, kwargs):
+        src, lengths = pad_sequences([np.asarray(s) for s in sources])
+        with self.evaluating():
+            with no_grad():
+                outputs, s0 = self.encode(backend.to_device(src, self.device), lengths)
+            state = dict(h=s0, outputs=outputs, lengths=lengths[None, :])
+            common = dict(bos=bos, eos=eos, max_len=max_len, device=self.device)
+            if method == "beam":
+                tokens, _ = beam_search(self._step, state, **common, **kwargs)
+                return [tokens]
+            decode = greedy if method == "greedy" else sample
+            return decode(
+                self._step, state, batch_size=len(sources), **common, **kwargs
+            )
+
+    def extra_repr(self):
+        c = self.config
+        return (
+            f"{c['src_vocab_size']} -> {c['tgt_vocab_size']}, cell={c['cell']!r}, "
+            f"attention={c['attention']!r}"
+        )

@@ -1,0 +1,201 @@
+"""The encoder-decoder: finite differences, PyTorch on the same weights, padding,
+decoding, bad input."""
+
+import numpy as np
+import pytest
+
+import rnnlab
+from rnnlab.models import Seq2Seq
+
+from _helpers import to_np
+
+VS, VT, S, T, N = 7, 6, 5, 4, 3
+LENGTHS = np.array([5, 2, 4])
+BOS, EOS = 1, 2
+
+CONFIGS = [
+    ("gru", True, "additive", 1),
+    ("lstm", True, "general", 2),
+    ("rnn", False, "dot", 1),
+    ("gru", False, None, 2),
+    ("lstm", False, "additive", 1),
+]
+
+
+def _model(cell, bidirectional, attention, num_layers=1, dtype=np.float64, seed=0):
+    rnnlab.seed(seed)
+    return Seq2Seq(
+        VS, VT, embedding_dim=3, hidden_size=4, num_layers=num_layers, cell=cell,
+        bidirectional=bidirectional, attention=attention, dtype=dtype,
+    )  # fmt: skip
+
+
+def _batch(seed=0):
+    g = np.random.default_rng(seed)
+    return g.integers(0, VS, (S, N)), g.integers(0, VT, (T, N))
+
+
+@pytest.mark.parametrize("cell, bidirectional, attention, layers", CONFIGS)
+def test_seq2seq_passes_finite_differences(
+    cell, bidirectional, attention, layers, device, on
+):
+    m = _model(cell, bidirectional, attention, layers).to(device)
+    src, tgt = _batch()
+    # eps 1e-4: additive attention's W_q gets gradients near 1e-4 (with small
+    # weights tanh is nearly linear, and a shift shared by all keys leaves the softmax
+    # unchanged), where the default step's rounding noise is a relative error of 1e-5
+    errors = rnnlab.check_module(m, on(src), on(LENGTHS), on(tgt), eps=1e-4)
+    rnnlab.assert_gradients_close(errors)
+
+
+@pytest.mark.parametrize("cell, bidirectional, attention, layers", CONFIGS[:2])
+def test_seq2seq_equals_torch_on_the_same_weights(
+    torch, cell, bidirectional, attention, layers
+):
+    from rnnlab.interop import to_torch, torch_state_dict
+
+    m = _model(cell, bidirectional, attention, layers)
+    src, tgt = _batch(1)
+    G = np.random.default_rng(2).standard_normal((T, N, VT))
+    logits = m(src, LENGTHS, tgt)
+    m.zero_grad()
+    m.backward(G)
+
+    nn = torch.nn
+    P = {n: nn.Parameter(torch.tensor(to_np(p))) for n, p, _ in m.named_parameters()}
+    enc, dec = to_torch(m.encoder), to_torch(m.decoder)
+    x = nn.functional.embedding(torch.tensor(src), P["src_embed.W"])
+    packed = nn.utils.rnn.pack_padded_sequence(x, torch.tensor(LENGTHS), False, False)
+    out, h_n = enc(packed)
+    out, _ = nn.utils.rnn.pad_packed_sequence(out, total_length=S)  # (S, N, 2H)
+
+    def join(h):  # (L * 2, N, H) -> (L, N, 2H), forward then reverse
+        return torch.cat([h[0::2], h[1::2]], dim=-1)
+
+    def bridge(h, name):
+        return join(h) @ P[f"{name}.W"].T + P[f"{name}.b"]
+
+    if cell == "lstm":
+        s0 = (torch.tanh(bridge(h_n[0], "bridge")), bridge(h_n[1], "bridge_c"))
+    else:
+        s0 = torch.tanh(bridge(h_n, "bridge"))
+    y = nn.functional.embedding(torch.tensor(tgt), P["tgt_embed.W"])
+    states, _ = dec(y, s0)  # (T, N, H)
+    keys = out.transpose(0, 1)  # (N, S, 2H)
+    if attention == "additive":
+        a = (keys @ P["attention.W_k"].T)[None] + (states @ P["attention.W_q"].T)[
+            :, :, None
+        ]
+        e = torch.tanh(a) @ P["attention.v"]  # (T, N, S)
+    else:
+        e = torch.einsum("tnq,qk,nsk->tns", states, P["attention.W_a"], keys)
+    mask = torch.arange(S)[None, :] < torch.tensor(LENGTHS)[:, None]  # (N, S)
+    alpha = torch.softmax(e.masked_fill(~mask, -torch.inf), dim=-1)
+    context = torch.einsum("tns,nsk->tnk", alpha, keys)
+    mixed = torch.tanh(
+        torch.cat([states, context], -1) @ P["combine.W"].T + P["combine.b"]
+    )
+    ref = mixed @ P["out.W"].T + P["out.b"]
+    (ref * torch.tensor(G)).sum().backward()
+
+    np.testing.assert_allclose(logits, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(m.attention_weights, alpha.detach().numpy(), atol=1e-12)
+    for name, t in P.items():
+        if name.startswith(("encoder.", "decoder.")):
+            continue
+        grad = dict((n, g) for n, _, g in m.named_parameters())[name]
+        np.testing.assert_allclose(grad, t.grad.numpy(), atol=1e-10, err_msg=name)
+    for layer, tm in [(m.encoder, enc), (m.decoder, dec)]:
+        for key, grad in torch_state_dict(layer, grads=True).items():
+            np.testing.assert_allclose(
+                grad, getattr(tm, key).grad.numpy(), atol=1e-10, err_msg=key
+            )
+
+
+@pytest.mark.parametrize("attention", [None, "additive"])
+def test_source_padding_changes_nothing(attention):
+    m = _model("gru", True, attention)
+    src, tgt = _batch(3)
+    src[2:, 1] = 0  # padding of sequence 1 (length 2)
+    full = m(src, LENGTHS, tgt)
+    src[2:, 1] = 5  # other padding: the same outputs
+    np.testing.assert_allclose(m(src, LENGTHS, tgt), full, rtol=1e-12)
+    alone = m(src[:2, 1:2], LENGTHS[1:2], tgt[:, 1:2])
+    np.testing.assert_allclose(alone[:, 0], full[:, 1], rtol=1e-10)
+    if attention:
+        assert not m.attention_weights[:, 0, 2:].any()
+
+
+@pytest.mark.parametrize("cell, bidirectional, attention, layers", CONFIGS)
+def test_translate_greedy_equals_beam_of_one_and_keeps_nothing(
+    cell, bidirectional, attention, layers, device
+):
+    m = _model(cell, bidirectional, attention, layers, dtype=np.float32).to(device)
+    g = np.random.default_rng(4)
+    sources = [g.integers(3, VS, n) for n in (5, 1, 3)]
+    greedy = m.translate(sources, bos=BOS, eos=EOS, max_len=6)
+    beam1 = m.translate(
+        sources, bos=BOS, eos=EOS, max_len=6, method="beam", beam_size=1
+    )
+    assert greedy == beam1 and len(greedy) == 3
+    assert all(len(t) <= 6 and EOS not in t for t in greedy)
+    # one source decoded alone gives the same as in the batch
+    assert m.translate(sources[1:2], bos=BOS, eos=EOS, max_len=6) == greedy[1:2]
+    # the decoded target, fed back teacher-forced, is what the model chose
+    if greedy[0]:
+        tgt_in = np.array([BOS] + greedy[0][:-1])[:, None]
+        src = rnnlab.to_device(sources[0][:, None], device)
+        with rnnlab.no_grad(), m.evaluating():
+            logits = to_np(m(src, None, rnnlab.to_device(tgt_in, device)))
+        assert list(logits[:, 0].argmax(-1)) == greedy[0]
+    m.translate(sources, bos=BOS, eos=EOS, method="beam", beam_size=3, max_len=6)
+    m.translate(sources, bos=BOS, eos=EOS, method="sample", top_k=2, max_len=6)
+    assert all(mod.pending == 0 for mod in m.modules())
+    assert m.training
+
+
+def test_seq2seq_learns_to_reverse():
+    # a seeded small problem whose loss goes down: reverse digit strings
+    g = np.random.default_rng(0)
+    rnnlab.seed(0)
+    m = Seq2Seq(13, 13, embedding_dim=16, hidden_size=32, attention="general")
+    srcs = [g.integers(3, 13, g.integers(2, 6)) for _ in range(256)]
+    tgts = [np.concatenate([s[::-1], [EOS]]) for s in srcs]
+    src, lengths = rnnlab.pad_sequences(srcs)
+    tgt_out, _ = rnnlab.pad_sequences(tgts, padding_value=-100)
+    tgt_in = np.where(tgt_out == -100, 0, tgt_out)
+    tgt_in = np.concatenate([np.full((1, 256), BOS), tgt_in[:-1]])
+    batches = [((src, lengths, tgt_in), tgt_out)]
+
+    def loss(z, y):
+        return rnnlab.cross_entropy(z, y, ignore_index=-100)
+
+    h = rnnlab.fit(m, batches, loss=loss, epochs=150, lr=1e-2, progress=False)
+    assert h.train_loss[-1] < 0.2 * h.train_loss[0]
+    out = m.translate(srcs[:20], bos=BOS, eos=EOS, max_len=7)
+    assert np.mean([o == list(s[::-1]) for o, s in zip(out, srcs[:20])]) > 0.6
+
+
+def test_seq2seq_bad_input():
+    with pytest.raises(ValueError, match="cell must be one of"):
+        Seq2Seq(5, 5, cell="tcn")
+    with pytest.raises(ValueError, match="attention must be one of"):
+        Seq2Seq(5, 5, attention="concat")
+    with pytest.raises(ValueError, match="attention='dot' compares decoder states"):
+        Seq2Seq(5, 5, attention="dot", bidirectional=True)
+    m = _model("gru", True, "additive")
+    src, tgt = _batch()
+    with pytest.raises(ValueError, match=r"src holds indices in \[7, 13\], expected"):
+        m(src + 7, LENGTHS, tgt)
+    with pytest.raises(ValueError, match=r"tgt_in must have shape \(T, N\) with N = 3"):
+        m(src, LENGTHS, tgt[:, :2])
+    with pytest.raises(ValueError, match="method must be 'greedy', 'sample' or 'beam'"):
+        m.translate([src[:, 0]], bos=BOS, eos=EOS, method="top")
+    with pytest.raises(ValueError, match="sources is empty"):
+        m.translate([], bos=BOS, eos=EOS)
+    with pytest.raises(ValueError, match=r"sources\[1\] must be a non-empty 1-D"):
+        m.translate([src[:, 0], np.array([], dtype=int)], bos=BOS, eos=EOS)
+    with pytest.raises(TypeError, match="sources must be a list"):
+        m.translate(src, bos=BOS, eos=EOS)
+    with pytest.raises(ValueError, match="beam_size must be a positive integer"):
+        m.translate([src[:, 0]], bos=BOS, eos=EOS, method="beam", beam_size=0)
