@@ -263,3 +263,47 @@ def test_bucket_batches_take_a_plain_list_of_labels_and_unsigned_tags():
     (_, lengths), y = next(iter(BucketBatches(seqs, tags, 2, shuffle=False)))
     # the pad fits the targets' dtype
     assert y.dtype.kind == "i" and (y == -100).sum() == 1
+
+
+def test_pair_batches_feed_bos_target_and_predict_target_eos():
+    from rnnlab.data import PairBatches
+
+    g = np.random.default_rng(0)
+    # each source starts with its own index + 10, to find its target
+    sources = [
+        np.r_[10 + i, g.integers(3, 9, n)] for i, n in enumerate(g.integers(0, 8, 40))
+    ]
+    targets = [g.integers(3, 9, n) for n in g.integers(0, 5, 40)]  # some empty
+    batches = PairBatches(sources, targets, 8, bos=1, eos=2, seed=3)
+    seen = []
+    for (src, lengths, tgt_in), tgt_out in batches:
+        assert src.shape[1] == lengths.size == tgt_in.shape[1] == tgt_out.shape[1]
+        assert tgt_in.shape == tgt_out.shape and tgt_in.dtype == np.int64
+        for col, L in enumerate(lengths):
+            i = src[0, col] - 10
+            assert (src[:L, col] == sources[i]).all() and L == len(sources[i])
+            t = targets[i]
+            assert (tgt_in[: t.size + 1, col] == np.r_[1, t]).all()
+            assert (tgt_out[: t.size + 1, col] == np.r_[t, 2]).all()
+            assert (tgt_out[t.size + 1 :, col] == -100).all()
+            assert (tgt_in[t.size + 1 :, col] == 0).all()
+            seen.append(i)
+    assert sorted(seen) == list(range(40))  # every pair once per epoch
+    assert (
+        batches.padding_fraction()
+        < BucketBatches(
+            sources, np.zeros(40), 8, bucket=False, seed=3
+        ).padding_fraction()
+    )
+
+
+def test_pair_batches_bad_input():
+    from rnnlab.data import PairBatches
+
+    src = [np.array([3, 4]), np.array([5])]
+    with pytest.raises(ValueError, match="targets has 1 entries for 2 sources"):
+        PairBatches(src, [np.array([1])], 2, bos=1, eos=2)
+    with pytest.raises(ValueError, match=r"targets\[1\] must be a 1-D integer array"):
+        PairBatches(src, [np.array([1]), np.array([0.5])], 2, bos=1, eos=2)
+    with pytest.raises(ValueError, match=r"sequences\[1\] must be a non-empty"):
+        PairBatches([src[0], np.array([], int)], [src[0], src[1]], 2, bos=1, eos=2)

@@ -160,12 +160,9 @@ def test_seq2seq_learns_to_reverse():
     rnnlab.seed(0)
     m = Seq2Seq(13, 13, embedding_dim=16, hidden_size=32, attention="general")
     srcs = [g.integers(3, 13, g.integers(2, 6)) for _ in range(256)]
-    tgts = [np.concatenate([s[::-1], [EOS]]) for s in srcs]
-    src, lengths = rnnlab.pad_sequences(srcs)
-    tgt_out, _ = rnnlab.pad_sequences(tgts, padding_value=-100)
-    tgt_in = np.where(tgt_out == -100, 0, tgt_out)
-    tgt_in = np.concatenate([np.full((1, 256), BOS), tgt_in[:-1]])
-    batches = [((src, lengths, tgt_in), tgt_out)]
+    batches = rnnlab.data.PairBatches(
+        srcs, [s[::-1] for s in srcs], 256, bos=BOS, eos=EOS
+    )
 
     def loss(z, y):
         return rnnlab.cross_entropy(z, y, ignore_index=-100)

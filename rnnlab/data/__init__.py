@@ -5,7 +5,7 @@ for time series, the tweets and the IMDb reviews (downloaded once, on request) f
 sentiment analysis.
 """
 
-from .batching import ArrayBatches, BucketBatches, TBPTTBatches
+from .batching import ArrayBatches, BucketBatches, PairBatches, TBPTTBatches
 from .corpora import load_pydoc_corpus, train_val_split
 from .imdb import ReviewCorpus, load_imdb
 from .vocab import CharVocab, WordVocab, tokenize
@@ -20,6 +20,7 @@ __all__ = [
     "train_val_split",
     "TBPTTBatches",
     "BucketBatches",
+    "PairBatches",
     "ArrayBatches",
     "sliding_windows",
     "load_tweets",

@@ -187,21 +187,82 @@ class BucketBatches:
         batches, self.epoch = self.order(self.epoch), self.epoch + 1
         for b in batches:
             lengths = self.lengths[b]
-            T = int(lengths.max())
-            ids = np.full((T, b.size), self.pad_id, dtype=np.int64)
-            for col, i in enumerate(b):
-                ids[: lengths[col], col] = self.sequences[i]
+            ids = _pad_columns([self.sequences[i] for i in b], self.pad_id)
             if self.per_step:
                 first = self.targets[b[0]]
                 dtype = np.result_type(first.dtype, np.min_scalar_type(self.target_pad))
                 target = np.full(
-                    (T, b.size) + first.shape[1:], self.target_pad, dtype=dtype
+                    (ids.shape[0], b.size) + first.shape[1:],
+                    self.target_pad,
+                    dtype=dtype,
                 )
                 for col, i in enumerate(b):
                     target[: lengths[col], col] = self.targets[i]
             else:
                 target = self.targets[b]
             yield (ids, lengths), target
+
+
+def _pad_columns(seqs, value) -> np.ndarray:
+    """1-D int arrays as the columns of one (T_max, N) int64 array padded with
+    ``value``."""
+    out = np.full((max(len(q) for q in seqs), len(seqs)), value, dtype=np.int64)
+    for col, q in enumerate(seqs):
+        out[: len(q), col] = q
+    return out
+
+
+class PairBatches(BucketBatches):
+    """Batches of (source, target) pairs for sequence-to-sequence models.
+
+    Bucketed and shuffled by source length as :class:`BucketBatches` does. Each target
+    is fed to the decoder after ``bos`` and predicted followed by ``eos`` (teacher
+    forcing).
+
+    Parameters
+    ----------
+    sources : list of 1-D int arrays, each of length at least 1
+    targets : list of 1-D int arrays (may be empty), one per source
+    batch_size : int
+    bos, eos : int, the target ids that start and end a target
+    **kwargs : ``shuffle``, ``bucket``, ``pool``, ``pad_id``, ``target_pad``,
+        ``seed``, as for :class:`BucketBatches`
+
+    Yields
+    ------
+    ((src, src_lengths, tgt_in), tgt_out)
+        ``src`` (S_max, N) and ``src_lengths`` (N,); ``tgt_in`` (T_max, N), ``bos``
+        then the target, padded with ``pad_id``; ``tgt_out`` (T_max, N), the target
+        then ``eos``, padded with ``target_pad`` for the loss to ignore. For
+        :func:`rnnlab.fit` and a model ``forward(src, src_lengths, tgt_in)``.
+    """
+
+    def __init__(
+        self, sources, targets, batch_size: int, *, bos: int, eos: int, **kwargs
+    ):
+        if len(targets) != len(sources):
+            raise ValueError(
+                f"targets has {len(targets)} entries for {len(sources)} sources"
+            )
+        self.target_seqs = [np.asarray(backend.to_numpy(t)) for t in targets]
+        for i, t in enumerate(self.target_seqs):
+            if t.ndim != 1 or (t.size and not np.issubdtype(t.dtype, np.integer)):
+                raise ValueError(
+                    f"targets[{i}] must be a 1-D integer array, got shape {t.shape} "
+                    f"and dtype {t.dtype}"
+                )
+        # the batches carry each pair's index, to look its target up
+        super().__init__(sources, np.arange(len(sources)), batch_size, **kwargs)
+        self.bos, self.eos = bos, eos
+
+    def __iter__(self) -> Iterator:
+        for (ids, lengths), index in super().__iter__():
+            targets = [self.target_seqs[i].astype(np.int64) for i in index]
+            tgt_in = _pad_columns([np.r_[self.bos, t] for t in targets], self.pad_id)
+            tgt_out = _pad_columns(
+                [np.r_[t, self.eos] for t in targets], self.target_pad
+            )
+            yield (ids, lengths, tgt_in), tgt_out
 
 
 class ArrayBatches:
