@@ -196,3 +196,41 @@ def test_seq2seq_bad_input():
         m.translate(src, bos=BOS, eos=EOS)
     with pytest.raises(ValueError, match="beam_size must be a positive integer"):
         m.translate([src[:, 0]], bos=BOS, eos=EOS, method="beam", beam_size=0)
+
+
+def test_seq2seq_with_vocabularies_reads_tokens_and_round_trips(tmp_path):
+    from rnnlab.data import WordVocab
+
+    letters = WordVocab(list("abc"), specials=("<pad>",))
+    phones = WordVocab(["AH", "B", "K"])  # <pad>, <unk>, <bos>, <eos> first
+    rnnlab.seed(0)
+    m = Seq2Seq.for_vocabs(letters, phones, embedding_dim=3, hidden_size=4)
+    out = m.translate([list("cab"), list("a")], max_len=4)
+    ids = m.translate(
+        [letters.encode(list("cab")), letters.encode(["a"])],
+        bos=phones.bos_id,
+        eos=phones.eos_id,
+        max_len=4,
+    )
+    assert out == [phones.decode(t) for t in ids]
+    assert all(isinstance(t, str) for o in out for t in o)
+    m.save(tmp_path / "g2p.npz")
+    again = Seq2Seq.from_checkpoint(tmp_path / "g2p.npz")
+    assert again.src_vocab == letters and again.tgt_vocab == phones
+    assert again.translate([list("cab"), list("a")], max_len=4) == out
+    with pytest.raises(TypeError, match=r"sources\[0\] is a str: split it"):
+        m.translate(["cab"])
+    with pytest.raises(ValueError, match=r"token\(s\) not in the vocabulary.*'z'"):
+        m.translate([list("caz")])
+    with pytest.raises(ValueError, match="this vocabulary has no <bos> token"):
+        Seq2Seq.for_vocabs(letters, letters)
+    plain = Seq2Seq(4, 5)
+    with pytest.raises(ValueError, match="bos and eos are needed"):
+        plain.translate([np.array([1, 2])])
+    with pytest.raises(TypeError, match="has no vocabulary to number them"):
+        plain.translate([list("ab")], bos=1, eos=2)
+    other = Seq2Seq.for_vocabs(
+        letters, WordVocab(["AH", "B", "X"]), embedding_dim=3, hidden_size=4
+    )
+    with pytest.raises(ValueError, match="tgt_vocab differs"):
+        other.load(tmp_path / "g2p.npz")

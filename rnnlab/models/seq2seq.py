@@ -13,6 +13,7 @@ import numpy as np
 from .. import backend
 from ..backend import array_module
 from ..checks import check_int_array
+from ..data.vocab import WordVocab
 from ..decode import beam_search, greedy, sample
 from ..module import Module, no_grad
 from ..nn.attention import AdditiveAttention, MultiplicativeAttention
@@ -66,6 +67,29 @@ class Seq2Seq(Module):
     bidirectional), ``decoder``, ``attention`` and ``combine`` (with attention),
     ``drop``, ``out``.
     """
+
+    src_vocab: WordVocab | None = None
+    tgt_vocab: WordVocab | None = None
+
+    @classmethod
+    def for_vocabs(
+        cls, src_vocab: WordVocab, tgt_vocab: WordVocab, **kwargs
+    ) -> "Seq2Seq":
+        """A model of token sequences: ``src_vocab`` numbers the source tokens (words,
+        characters), ``tgt_vocab`` the target's and holds ``<bos>`` and ``<eos>``. The
+        vocabularies are saved with the weights, and :meth:`translate` then reads and
+        writes tokens. ``kwargs`` as for the constructor.
+
+        >>> model = Seq2Seq.for_vocabs(letters, phonemes, hidden_size=128)
+        >>> model.translate([list("cat")])  # [['K', 'AE1', 'T']], once trained
+        """
+        for name, v in (("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab)):
+            if not isinstance(v, WordVocab):
+                raise TypeError(f"{name} must be a WordVocab, got {type(v).__name__}")
+        tgt_vocab.bos_id, tgt_vocab.eos_id  # noqa: B018 - raise if missing
+        model = cls(len(src_vocab), len(tgt_vocab), **kwargs)
+        model.src_vocab, model.tgt_vocab = src_vocab, tgt_vocab
+        return model
 
     def __init__(
         self,
@@ -245,8 +269,8 @@ class Seq2Seq(Module):
         self,
         sources,
         *,
-        bos: int,
-        eos: int,
+        bos: int | None = None,
+        eos: int | None = None,
         method: str = "greedy",
         max_len: int = 50,
         beam_size: int = 5,
@@ -260,8 +284,11 @@ class Seq2Seq(Module):
 
         Parameters
         ----------
-        sources : list of 1-D int arrays (source token ids), each non-empty
-        bos, eos : target token ids that start and end a target
+        sources : list of 1-D int arrays (source token ids), each non-empty; or, for a
+            model made by :meth:`for_vocabs`, a list of token lists (``list("cat")``,
+            ``"three hundred".split()``)
+        bos, eos : target token ids that start and end a target; by default the
+            target vocabulary's ``<bos>`` and ``<eos>``
         method : ``'greedy'``, ``'sample'`` (with ``temperature``, ``top_k``,
             ``top_p``, ``rng``; :func:`rnnlab.decode.sample`) or ``'beam'`` (with
             ``beam_size`` and ``length_penalty``, the :math:`\alpha` of
@@ -270,7 +297,8 @@ class Seq2Seq(Module):
 
         Returns
         -------
-        one list of target ids per source, without ``bos`` and ``eos``
+        one list of target ids per source, without ``bos`` and ``eos`` (target tokens
+        when the sources were tokens)
         """
         if method not in ("greedy", "sample", "beam"):
             raise ValueError(
@@ -283,6 +311,46 @@ class Seq2Seq(Module):
             )
         if not sources:
             raise ValueError("sources is empty: nothing to translate")
+        tokens = self.src_vocab is not None and not hasattr(sources[0], "dtype")
+        if tokens:
+            sources = self._encode_sources(sources)
+        elif isinstance(sources[0], (str, list, tuple)) and any(
+            isinstance(t, str) for t in sources[0]
+        ):
+            raise TypeError(
+                "sources hold str tokens but this model has no vocabulary to number "
+                "them: build it with Seq2Seq.for_vocabs, or pass token ids"
+            )
+        if bos is None or eos is None:
+            if self.tgt_vocab is None:
+                raise ValueError(
+                    "bos and eos are needed: this model has no target vocabulary "
+                    "(build it with Seq2Seq.for_vocabs to have them found there)"
+                )
+            bos = self.tgt_vocab.bos_id if bos is None else bos
+            eos = self.tgt_vocab.eos_id if eos is None else eos
+        sampling = dict(temperature=temperature, top_k=top_k, top_p=top_p, rng=rng)
+        out = self._translate(
+            sources, bos, eos, method, max_len, beam_size, length_penalty, sampling
+        )
+        return [self.tgt_vocab.decode(t) for t in out] if tokens else out
+
+    def _encode_sources(self, sources) -> list:
+        out = []
+        for i, s in enumerate(sources):
+            if isinstance(s, str):
+                raise TypeError(
+                    f"sources[{i}] is a str: split it into tokens first (list(word) "
+                    f"for characters, text.split() for words), got {s!r}"
+                )
+            if not all(isinstance(t, str) for t in s):
+                raise TypeError(f"sources[{i}] must be a list of str tokens, got {s!r}")
+            out.append(self.src_vocab.encode(s))
+        return out
+
+    def _translate(
+        self, sources, bos, eos, method, max_len, beam_size, length_penalty, sampling
+    ):
         for i, s in enumerate(sources):
             if np.ndim(s) != 1 or len(s) == 0:
                 raise ValueError(
@@ -295,9 +363,7 @@ class Seq2Seq(Module):
                 self._translate_batch([s], "beam", bos, eos, max_len, beam)[0]
                 for s in sources
             ]
-        kwargs = {}
-        if method == "sample":
-            kwargs = dict(temperature=temperature, top_k=top_k, top_p=top_p, rng=rng)
+        kwargs = sampling if method == "sample" else {}
         return self._translate_batch(sources, method, bos, eos, max_len, kwargs)
 
     def _translate_batch(self, sources, method, bos, eos, max_len, kwargs):
@@ -314,6 +380,34 @@ class Seq2Seq(Module):
             return decode(
                 self._step, state, batch_size=len(sources), **common, **kwargs
             )
+
+    # --- checkpoints: the vocabularies travel with the config --------------
+    def checkpoint_config(self) -> dict:
+        config = dict(self.config)
+        if self.src_vocab is not None:
+            config["src_vocab"] = self.src_vocab.to_dict()
+            config["tgt_vocab"] = self.tgt_vocab.to_dict()
+        return config
+
+    def check_checkpoint_config(self, config: dict, path) -> None:
+        own = self.checkpoint_config()
+        for key in ("src_vocab", "tgt_vocab"):
+            if config.get(key) != own.get(key):  # too long to print
+                raise ValueError(
+                    f"{path}: the checkpoint's {key} differs from this one"
+                )
+        super().check_checkpoint_config(config, path)
+
+    @classmethod
+    def from_config(cls, config: dict, dtype) -> "Seq2Seq":
+        config = dict(config)
+        src, tgt = config.pop("src_vocab", None), config.pop("tgt_vocab", None)
+        if src is None:
+            return cls(**config, dtype=dtype)
+        config.pop("src_vocab_size"), config.pop("tgt_vocab_size")
+        return cls.for_vocabs(
+            WordVocab.from_dict(src), WordVocab.from_dict(tgt), dtype=dtype, **config
+        )
 
     def extra_repr(self):
         c = self.config
