@@ -10,6 +10,7 @@ from .corpora import load_pydoc_corpus, train_val_split
 from .imdb import ReviewCorpus, load_imdb
 from .vocab import CharVocab, WordVocab, tokenize
 from .tweets import TweetCorpus, load_tweets
+from .transduction import PairCorpus, load_cmudict, number_words
 from .windows import sliding_windows
 
 __all__ = [
@@ -25,6 +26,9 @@ __all__ = [
     "sliding_windows",
     "load_tweets",
     "TweetCorpus",
+    "PairCorpus",
+    "load_cmudict",
+    "number_words",
     "load_imdb",
     "ReviewCorpus",
 ]

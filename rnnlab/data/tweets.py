@@ -45,8 +45,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .splits import SPLITS, hash_split
+
 LABELS = ("negative", "neutral", "positive")
-SPLITS = ("train", "val", "test")
 
 # Keyword rules, tried in order: the first topic with a match names the tweet.
 TOPICS = {
@@ -191,11 +192,7 @@ def topic_of(text: str) -> str:
 
 def split_of(key: str, val_fraction: float = 0.1, test_fraction: float = 0.1) -> str:
     """The split of a tweet ("train", "val" or "test"): a hash of its duplicate key."""
-    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
-    u = int.from_bytes(digest, "big") / 2**64  # uniform in [0, 1)
-    if u < test_fraction:
-        return "test"
-    return "val" if u < test_fraction + val_fraction else "train"
+    return hash_split(key, val_fraction, test_fraction)
 
 
 def read_tweets_csv(path) -> list[tuple[str, float, str]]:
