@@ -1,0 +1,31 @@
+"""Static checks of the chapters' notebooks (no execution)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_solutions_are_collapsed_in_jupyterlab(path):
+    cells = json.loads(path.read_text())["cells"]
+    inside, open_cells = False, []
+    for i, c in enumerate(cells):
+        src = "".join(c["source"])
+        if "{solution-start}" in src:
+            inside = True
+            continue
+        if inside:
+            meta = c.get("metadata", {}).get("jupyter", {})
+            shown = not meta.get("source_hidden") or (
+                c["cell_type"] == "code" and not meta.get("outputs_hidden")
+            )
+            if shown:
+                open_cells.append(i)
+            inside = "{solution-end}" not in src
+    assert not open_cells, (
+        f"{path.name}: solution cells {open_cells} would sit open under their exercise "
+        f"in JupyterLab: run python tools/collapse_solutions.py {path.as_posix()}"
+    )
