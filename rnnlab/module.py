@@ -267,9 +267,21 @@ class Module:
         """The JSON-serialisable constructor arguments that rebuild this module.
 
         They leave out ``dtype``. None when a checkpoint holds weights only. A model
-        sets ``self.config``.
+        sets ``self.config``; what else it keeps (a vocabulary, class names) comes from
+        :meth:`checkpoint_extras`.
         """
-        return getattr(self, "config", None)
+        config = getattr(self, "config", None)
+        return None if config is None else {**config, **self.checkpoint_extras()}
+
+    #: checkpoint entries that are not constructor arguments, with a name for errors
+    extra_keys: dict[str, str] = {}
+
+    def checkpoint_extras(self) -> dict:
+        """The :attr:`extra_keys` entries to save (JSON-serialisable); none by default.
+
+        :meth:`from_config` hands them to :meth:`from_extras`.
+        """
+        return {}
 
     #: configuration keys a checkpoint may differ in (they do not change what the
     #: weights mean)
@@ -283,7 +295,14 @@ class Module:
         checked on loading.
         """
         own = self.checkpoint_config() or {}
-        keys = sorted((set(config) | set(own)) - set(self.free_config_keys))
+        for key, name in self.extra_keys.items():
+            if config.get(key) != own.get(key):  # vocabularies: too long to print
+                raise ValueError(
+                    f"{path}: the checkpoint's {name} differs from this one"
+                )
+        keys = sorted(
+            (set(config) | set(own)) - set(self.free_config_keys) - set(self.extra_keys)
+        )
         differ = [k for k in keys if config.get(k) != own.get(k)]
         if differ:
             raise ValueError(
@@ -297,7 +316,16 @@ class Module:
     @classmethod
     def from_config(cls, config: dict, dtype) -> "Module":
         """Build the module :meth:`checkpoint_config` describes (weights not loaded)."""
+        config = dict(config)
+        extras = {k: config.pop(k) for k in cls.extra_keys if k in config}
+        if extras:
+            return cls.from_extras(config, extras, dtype)
         return cls(**config, dtype=dtype)
+
+    @classmethod
+    def from_extras(cls, config: dict, extras: dict, dtype) -> "Module":
+        """Build the module from its constructor arguments and saved extras."""
+        raise NotImplementedError(f"{cls.__name__} keeps no checkpoint extras")
 
     def save(self, path) -> None:
         """Write the parameters, and the configuration if any, to an ``.npz`` file.

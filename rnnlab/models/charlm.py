@@ -184,25 +184,15 @@ class CharLM(Module):
         return out
 
     # --- checkpoints: the vocabulary travels with the configuration -------
-    def checkpoint_config(self) -> dict:
-        return {
-            "vocab": {"chars": self.vocab.chars, "unk": self.vocab.unk},
-            **self.config,
-        }
+    extra_keys = {"vocab": "vocabulary"}
 
-    def check_checkpoint_config(self, config: dict, path) -> None:
-        if config.get("vocab") != self.checkpoint_config()["vocab"]:
-            raise ValueError(
-                f"{path}: the checkpoint's vocabulary differs "
-                "from this model's vocabulary"
-            )
-        super().check_checkpoint_config(config, path)
+    def checkpoint_extras(self) -> dict:
+        return {"vocab": {"chars": self.vocab.chars, "unk": self.vocab.unk}}
 
     @classmethod
-    def from_config(cls, config: dict, dtype) -> "CharLM":
-        config = dict(config)
-        vocab = config.pop("vocab")
-        return cls(CharVocab(vocab["chars"], unk=vocab["unk"]), dtype=dtype, **config)
+    def from_extras(cls, config, extras, dtype) -> "CharLM":
+        vocab = CharVocab(extras["vocab"]["chars"], unk=extras["vocab"]["unk"])
+        return cls(vocab, dtype=dtype, **config)
 
     def extra_repr(self):
         return f"vocab={len(self.vocab)}"

@@ -286,36 +286,18 @@ class SequenceClassifier(Module):
         return [self.labels[k] for k in best]
 
     # --- checkpoints: vocabulary and class names travel with the config --
-    def checkpoint_config(self) -> dict:
-        config = dict(self.config)
-        if self.vocab is not None:
-            tokens = self.vocab.itos[len(self.vocab.specials) :]
-            config["vocab"] = {"specials": list(self.vocab.specials), "tokens": tokens}
-            config["labels"] = list(self.labels)
-        return config
+    extra_keys = {"vocab": "vocabulary", "labels": "class names"}
 
-    def check_checkpoint_config(self, config: dict, path) -> None:
-        own = self.checkpoint_config()
-        if config.get("vocab") != own.get("vocab"):  # too long to print
-            raise ValueError(
-                f"{path}: the checkpoint's vocabulary differs from this one"
-            )
-        if config.get("labels") != own.get("labels"):
-            raise ValueError(
-                f"{path}: the checkpoint's class names {config.get('labels')!r} differ "
-                f"from this model's {own.get('labels')!r}"
-            )
-        super().check_checkpoint_config(config, path)
+    def checkpoint_extras(self) -> dict:
+        if self.vocab is None:
+            return {}
+        return {"vocab": self.vocab.to_dict(), "labels": list(self.labels)}
 
     @classmethod
-    def from_config(cls, config: dict, dtype) -> "SequenceClassifier":
-        config = dict(config)
-        vocab, labels = config.pop("vocab", None), config.pop("labels", None)
-        if vocab is None:
-            return cls(**config, dtype=dtype)
+    def from_extras(cls, config, extras, dtype) -> "SequenceClassifier":
         config.pop("vocab_size"), config.pop("num_classes")
-        words = WordVocab(vocab["tokens"], specials=tuple(vocab["specials"]))
-        return cls.for_text(words, labels, dtype=dtype, **config)
+        vocab = WordVocab.from_dict(extras["vocab"])
+        return cls.for_text(vocab, extras["labels"], dtype=dtype, **config)
 
     def extra_repr(self):
         c = self.config

@@ -382,32 +382,21 @@ class Seq2Seq(Module):
             )
 
     # --- checkpoints: the vocabularies travel with the config --------------
-    def checkpoint_config(self) -> dict:
-        config = dict(self.config)
-        if self.src_vocab is not None:
-            config["src_vocab"] = self.src_vocab.to_dict()
-            config["tgt_vocab"] = self.tgt_vocab.to_dict()
-        return config
+    extra_keys = {"src_vocab": "src_vocab", "tgt_vocab": "tgt_vocab"}
 
-    def check_checkpoint_config(self, config: dict, path) -> None:
-        own = self.checkpoint_config()
-        for key in ("src_vocab", "tgt_vocab"):
-            if config.get(key) != own.get(key):  # too long to print
-                raise ValueError(
-                    f"{path}: the checkpoint's {key} differs from this one"
-                )
-        super().check_checkpoint_config(config, path)
+    def checkpoint_extras(self) -> dict:
+        if self.src_vocab is None:
+            return {}
+        return {
+            "src_vocab": self.src_vocab.to_dict(),
+            "tgt_vocab": self.tgt_vocab.to_dict(),
+        }
 
     @classmethod
-    def from_config(cls, config: dict, dtype) -> "Seq2Seq":
-        config = dict(config)
-        src, tgt = config.pop("src_vocab", None), config.pop("tgt_vocab", None)
-        if src is None:
-            return cls(**config, dtype=dtype)
+    def from_extras(cls, config, extras, dtype) -> "Seq2Seq":
         config.pop("src_vocab_size"), config.pop("tgt_vocab_size")
-        return cls.for_vocabs(
-            WordVocab.from_dict(src), WordVocab.from_dict(tgt), dtype=dtype, **config
-        )
+        src, tgt = (WordVocab.from_dict(extras[k]) for k in ("src_vocab", "tgt_vocab"))
+        return cls.for_vocabs(src, tgt, dtype=dtype, **config)
 
     def extra_repr(self):
         c = self.config
