@@ -234,3 +234,46 @@ def test_seq2seq_with_vocabularies_reads_tokens_and_round_trips(tmp_path):
     )
     with pytest.raises(ValueError, match="tgt_vocab differs"):
         other.load(tmp_path / "g2p.npz")
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1.0])
+def test_wide_beam_equals_exhaustive_search_and_narrow_never_beats_it(alpha):
+    from itertools import product
+
+    from rnnlab.decode import beam_search
+
+    rnnlab.seed(6)
+    m = Seq2Seq(VS, 4, embedding_dim=3, hidden_size=4, attention="general")
+    m.eval()  # targets: 0, 1 (bos), 2 (eos), 3
+    src = np.array([3, 5, 4])
+    max_len = 4
+
+    def log_p(seq):  # log P(seq) by teacher forcing, seq ending in eos or cut
+        tgt_in = np.array([BOS] + seq[:-1])[:, None]
+        with rnnlab.no_grad():
+            z = m(src[:, None], None, tgt_in)[:, 0].astype(np.float64)
+        logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
+        return float(sum(logp[t, k] for t, k in enumerate(seq)))
+
+    candidates = [  # every hypothesis: ends in eos, or reaches max_len without it
+        list(body) + [EOS]
+        for L in range(max_len)
+        for body in product([0, 1, 3], repeat=L)
+    ] + [list(body) for body in product([0, 1, 3], repeat=max_len)]
+    scored = [(log_p(c) / len(c) ** alpha, c) for c in candidates]
+    best_score, best = max(scored)
+    with rnnlab.no_grad():
+        outputs, s0 = m.encode(src[:, None], None)
+    state = dict(h=s0, outputs=outputs, lengths=np.array([[3]]))
+    tokens, score = beam_search(
+        m._step, state, bos=BOS, eos=EOS, max_len=max_len, beam_size=4**max_len,
+        alpha=alpha,
+    )  # fmt: skip
+    assert tokens == [t for t in best if t != EOS]
+    assert np.isclose(score, best_score, rtol=1e-5)
+    for width in (1, 2, 3):
+        _, narrow = beam_search(
+            m._step, state, bos=BOS, eos=EOS, max_len=max_len, beam_size=width,
+            alpha=alpha,
+        )  # fmt: skip
+        assert narrow <= best_score + 1e-6
