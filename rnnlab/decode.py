@@ -176,23 +176,38 @@ def beam_search(
     max_len: int,
     beam_size: int,
     alpha: float = 0.0,
+    batch_size: int = 1,
     state_batch_axis: int = 1,
     device: str = "cpu",
-) -> tuple[list[int], float]:
-    r"""The beam search for one sequence: ``(tokens, score)`` of the best hypothesis.
+) -> list[tuple[list[int], float]]:
+    r"""Beam search for ``batch_size`` sequences at once: the best hypothesis of each.
 
-    At every step each live prefix is extended by every token and the ``beam_size``
-    best extensions by :math:`\log P` are kept; those that end in ``eos`` are set aside
-    as finished and the rest live on, so the beam narrows as hypotheses finish (with
-    ``beam_size=1`` this is greedy decoding). The search stops when nothing lives, when
-    no live prefix can beat the best finished one, or after ``max_len`` tokens (the
-    live prefixes then count as finished). Hypotheses are ranked by
-    :math:`\log P(y) / |y|^\alpha` with :math:`|y|` counting ``eos``.
+    At every step each live prefix is extended by every token and, for each sequence,
+    the ``beam_size`` best extensions by :math:`\log P` are kept; those that end in
+    ``eos`` are set aside as finished and the rest live on, so the beam narrows as
+    hypotheses finish (with ``beam_size=1`` this is greedy decoding). A sequence's
+    search stops when none of its prefixes lives, when none can beat its best finished
+    hypothesis, or after ``max_len`` tokens (its live prefixes then count as finished).
+    Hypotheses are ranked by :math:`\log P(y) / |y|^\alpha` with :math:`|y|` counting
+    ``eos``.
 
-    ``state`` is the model's state for one sequence (batch size 1); it is repeated for
-    the beams along ``state_batch_axis``. ``tokens`` exclude ``bos`` and ``eos``.
+    The live prefixes of all sequences share one batch, grouped by sequence: the step
+    function runs once per time step however many sequences are decoded, and the rows
+    of a sequence whose search has stopped leave the batch.
+
+    Parameters
+    ----------
+    state : the model's state for ``batch_size`` sequences, the batch on axis
+        ``state_batch_axis`` of every array; its rows are repeated and reordered to
+        follow the beams
+
+    Returns
+    -------
+    list of ``(tokens, score)``, one per sequence: ``tokens`` without ``bos`` and
+    ``eos``, ``score`` the rank above
     """
     _check(bos, eos, max_len, beam_size, "beam_size")
+    _check(bos, eos, max_len, batch_size)
     if eos is None:
         raise ValueError("beam_search needs an eos token to end hypotheses")
     if not (np.isfinite(alpha) and alpha >= 0):
@@ -201,43 +216,61 @@ def beam_search(
     def rank(logp, length):
         return logp / length**alpha
 
-    prefixes, scores = [[]], np.zeros(1)  # live hypotheses and their log P
-    finished = []  # (tokens, log P including eos, length including eos)
-    tokens = np.array([bos], dtype=np.int64)
+    # the live hypotheses, one per state row, grouped by the sequence that owns them
+    owner = np.arange(batch_size)
+    prefixes, scores = [[] for _ in range(batch_size)], np.zeros(batch_size)
+    finished = [[] for _ in range(batch_size)]  # (tokens, log P with eos, length)
+    best_done = np.full(batch_size, -np.inf)  # the best finished rank of each
+    tokens = np.full(batch_size, bos, dtype=np.int64)
     with no_grad():
         for t in range(1, max_len + 1):
             logp, state = _log_probs(step, tokens, state, device)
-            if logp.shape[0] != len(prefixes):
+            if logp.shape[0] != len(owner):
                 raise ValueError(
                     f"step returned logits for {logp.shape[0]} rows, expected "
-                    f"{len(prefixes)}: beam_search decodes one sequence, so state "
-                    f"must hold batch size 1"
+                    f"{len(owner)}: state must hold batch_size = {batch_size} "
+                    f"sequences on axis {state_batch_axis}"
                 )
-            total = (scores[:, None] + logp).ravel()  # (live * V,)
             V = logp.shape[1]
-            best = np.argsort(-total, kind="stable")[:beam_size]
-            keep_rows, keep_tokens, keep_scores = [], [], []
-            for i in best:  # the best extensions: those ending in eos are finished
-                row, tok = divmod(int(i), V)
-                if tok == eos:
-                    finished.append((prefixes[row], float(total[i]), t))
-                else:
-                    keep_rows.append(row)
-                    keep_tokens.append(tok)
-                    keep_scores.append(float(total[i]))
-            if not keep_rows:
-                break
+            # each live sequence's rows side by side, (B, K, V), padded with -inf
+            seqs, first, count = np.unique(owner, return_index=True, return_counts=True)
+            K = count.max()
+            slot = np.arange(K)
+            real = slot < count[:, None]  # (B, K)
+            row = np.where(real, first[:, None] + slot, 0)
+            total = np.where(real[..., None], scores[row, None] + logp[row], -np.inf)
+            # the beam_size best extensions of each (stable: ties keep row order)
+            best = np.argsort(-total.reshape(len(seqs), -1), axis=1, kind="stable")
+            best = best[:, :beam_size]
+            parent, token = np.divmod(best, V)
+            picked = np.take_along_axis(real, parent, axis=1)
+            logp_new = np.take_along_axis(total.reshape(len(seqs), -1), best, axis=1)
+            parent = row[np.arange(len(seqs))[:, None], parent]  # state rows
+            ends = picked & (token == eos)
+            for i, j in zip(*np.nonzero(ends)):
+                b = seqs[i]
+                finished[b].append((prefixes[parent[i, j]], logp_new[i, j], t))
+                best_done[b] = max(best_done[b], rank(logp_new[i, j], t))
+            live = picked & (token != eos)
             # log P only falls as a prefix grows and its length is at most max_len,
             # so no live prefix can rank above max(log P) / max_len**alpha
-            if finished:
-                best_done = max(rank(f[1], f[2]) for f in finished)
-                if best_done >= max(keep_scores) / max_len**alpha:
-                    break
-            prefixes = [prefixes[r] + [k] for r, k in zip(keep_rows, keep_tokens)]
-            scores = np.array(keep_scores)
-            tokens = np.array(keep_tokens, dtype=np.int64)
-            state = _select(state, np.array(keep_rows), state_batch_axis)
-        else:
-            finished += [(p, s, max_len) for p, s in zip(prefixes, scores)]
-    tokens, logp, length = max(finished, key=lambda f: rank(f[1], f[2]))
-    return tokens, rank(logp, length)
+            best_live = np.where(live, logp_new, -np.inf).max(axis=1) / max_len**alpha
+            going = live.any(axis=1) & (best_done[seqs] < best_live)
+            if t == max_len:  # the live prefixes of the unbeaten finish here
+                for i, j in zip(*np.nonzero(live & going[:, None])):
+                    hyp = prefixes[parent[i, j]] + [int(token[i, j])]
+                    finished[seqs[i]].append((hyp, logp_new[i, j], t))
+                break
+            keep = live & going[:, None]  # row-major: grouped by sequence, by rank
+            if not keep.any():
+                break
+            rows, tokens = parent[keep], token[keep].astype(np.int64)
+            prefixes = [prefixes[r] + [int(k)] for r, k in zip(rows, tokens)]
+            owner = np.repeat(seqs, keep.sum(axis=1))
+            scores = logp_new[keep]
+            state = _select(state, rows, state_batch_axis)
+    out = []
+    for hyps in finished:
+        best, logp, length = max(hyps, key=lambda f: rank(f[1], f[2]))
+        out.append((best, float(rank(logp, length))))
+    return out

@@ -237,3 +237,58 @@ def test_multiplicative_attention_bad_input():
         att(q, k, v)
     with pytest.raises(ValueError, match=r"query has size 2 in its last dimension"):
         MultiplicativeAttention(Hq, Hk)(q[:, :2], k.astype(np.float32), v)
+
+
+def _any_attention(score, device):
+    if score == "additive":
+        return AdditiveAttention(Hq, Hk, A, dtype=np.float64).to(device)
+    return _multiplicative(score, device)
+
+
+@pytest.mark.parametrize("score", ["additive", "dot", "general"])
+def test_several_queries_per_row_pass_finite_differences(score, device, randn, on):
+    # a decoder's T steps attending at once: query (N, T, Hq)
+    att = _any_attention(score, device)
+    q, k, v = randn(N, 3, att.query_size), randn(N, S, Hk), randn(N, S, Hv)
+    assert_gradients_close(check_module(_Attend(att), q, k, v, on(KEY_LENGTHS)))
+
+
+@pytest.mark.parametrize("score", ["additive", "dot", "general"])
+def test_several_queries_equal_one_call_per_query(score, rng):
+    att = _any_attention(score, "cpu")
+    T = 3
+    q = rng.standard_normal((N, T, att.query_size))
+    k, v = rng.standard_normal((N, S, Hk)), rng.standard_normal((N, S, Hv))
+    dc, dw = rng.standard_normal((N, T, Hv)), rng.standard_normal((N, T, S))
+    context, weights = att(q, k, v, KEY_LENGTHS)
+    d_query, d_keys, d_values = att.backward(dc, dw)
+    together = {n: g.copy() for n, g in att.grads.items()}
+    att.zero_grad()
+    sums = np.zeros_like(k), np.zeros_like(v)
+    for t in range(T):
+        c, w = att(q[:, t], k, v, KEY_LENGTHS)
+        np.testing.assert_allclose(c, context[:, t], rtol=1e-12)
+        np.testing.assert_allclose(w, weights[:, t], rtol=1e-12)
+        dq, dk, dv = att.backward(dc[:, t], dw[:, t])
+        np.testing.assert_allclose(dq, d_query[:, t], rtol=1e-10, atol=1e-12)
+        sums[0][...] += dk
+        sums[1][...] += dv
+    np.testing.assert_allclose(sums[0], d_keys, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sums[1], d_values, rtol=1e-10, atol=1e-12)
+    for n in together:
+        np.testing.assert_allclose(att.grads[n], together[n], rtol=1e-10)
+
+
+def test_projected_keys_are_reused_exactly(rng):
+    att = AdditiveAttention(Hq, Hk, A, dtype=np.float64)
+    q, k = rng.standard_normal((N, Hq)), rng.standard_normal((N, S, Hk))
+    v = rng.standard_normal((N, S, Hv))
+    want = att(q, k, v, KEY_LENGTHS)
+    att.backward(want[0])
+    got = att(q, k, v, KEY_LENGTHS, projected_keys=att.project_keys(k))
+    att.backward(got[0])
+    for a, b in zip(want, got):
+        np.testing.assert_array_equal(a, b)
+    assert MultiplicativeAttention(Hq, Hk).project_keys(k) is None
+    with pytest.raises(ValueError, match=r"query must have 3 dimensions|query has"):
+        att(q[None], k, v)

@@ -47,7 +47,7 @@ def all_sequences():
 def test_a_wide_beam_finds_the_best_sequence_of_all(seed, alpha):
     step, table = toy(seed)
     best = max(all_sequences(), key=lambda s: log_p(table, s) / len(s) ** alpha)
-    tokens, score = beam_search(
+    [(tokens, score)] = beam_search(
         step,
         np.zeros((1, 1, 1)),
         bos=BOS,
@@ -66,10 +66,10 @@ def test_beam_of_one_is_greedy_and_a_wider_beam_is_never_worse():
         step, table = toy(seed)
         state = np.zeros((1, 1, 1))
         g = greedy(step, state, bos=BOS, eos=EOS, max_len=MAX_LEN, batch_size=1)[0]
-        b1, s1 = beam_search(
+        [(b1, s1)] = beam_search(
             step, state, bos=BOS, eos=EOS, max_len=MAX_LEN, beam_size=1
         )
-        b3, s3 = beam_search(
+        [(b3, s3)] = beam_search(
             step, state, bos=BOS, eos=EOS, max_len=MAX_LEN, beam_size=3
         )
         assert b1 == g and s3 >= s1 - 1e-12
@@ -83,7 +83,7 @@ def test_length_normalisation_prefers_longer_outputs():
         total = 0
         for seed in range(20):
             step, _ = toy(seed)
-            tokens, _ = beam_search(
+            [(tokens, _)] = beam_search(
                 step,
                 np.zeros((1, 1, 1)),
                 bos=BOS,
@@ -194,9 +194,9 @@ def test_nucleus_keeps_the_token_that_crosses_top_p():
     assert only.tolist() == [[True, False, False]]
 
 
-def test_beam_search_refuses_a_batch_and_carries_dict_states():
+def test_beam_search_checks_the_batch_and_carries_dict_states():
     step, table = toy(4)
-    with pytest.raises(ValueError, match="state must hold batch size 1"):
+    with pytest.raises(ValueError, match="state must hold batch_size = 1 sequences"):
         beam_search(step, np.zeros((1, 2, 1)), bos=BOS, eos=EOS, max_len=3, beam_size=2)
 
     def dict_step(tokens, state):

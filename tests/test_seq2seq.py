@@ -52,7 +52,7 @@ def test_seq2seq_passes_finite_differences(
 def test_seq2seq_equals_torch_on_the_same_weights(
     torch, cell, bidirectional, attention, layers
 ):
-    from rnnlab.interop import to_torch, torch_state_dict
+    from rnnlab.course.torch_seq2seq import TorchSeq2Seq, seq2seq_state_dict
 
     m = _model(cell, bidirectional, attention, layers)
     src, tgt = _batch(1)
@@ -61,55 +61,17 @@ def test_seq2seq_equals_torch_on_the_same_weights(
     m.zero_grad()
     m.backward(G)
 
-    nn = torch.nn
-    P = {n: nn.Parameter(torch.tensor(to_np(p))) for n, p, _ in m.named_parameters()}
-    enc, dec = to_torch(m.encoder), to_torch(m.decoder)
-    x = nn.functional.embedding(torch.tensor(src), P["src_embed.W"])
-    packed = nn.utils.rnn.pack_padded_sequence(x, torch.tensor(LENGTHS), False, False)
-    out, h_n = enc(packed)
-    out, _ = nn.utils.rnn.pad_packed_sequence(out, total_length=S)  # (S, N, 2H)
-
-    def join(h):  # (L * 2, N, H) -> (L, N, 2H), forward then reverse
-        return torch.cat([h[0::2], h[1::2]], dim=-1)
-
-    def bridge(h, name):
-        return join(h) @ P[f"{name}.W"].T + P[f"{name}.b"]
-
-    if cell == "lstm":
-        s0 = (torch.tanh(bridge(h_n[0], "bridge")), bridge(h_n[1], "bridge_c"))
-    else:
-        s0 = torch.tanh(bridge(h_n, "bridge"))
-    y = nn.functional.embedding(torch.tensor(tgt), P["tgt_embed.W"])
-    states, _ = dec(y, s0)  # (T, N, H)
-    keys = out.transpose(0, 1)  # (N, S, 2H)
-    if attention == "additive":
-        a = (keys @ P["attention.W_k"].T)[None] + (states @ P["attention.W_q"].T)[
-            :, :, None
-        ]
-        e = torch.tanh(a) @ P["attention.v"]  # (T, N, S)
-    else:
-        e = torch.einsum("tnq,qk,nsk->tns", states, P["attention.W_a"], keys)
-    mask = torch.arange(S)[None, :] < torch.tensor(LENGTHS)[:, None]  # (N, S)
-    alpha = torch.softmax(e.masked_fill(~mask, -torch.inf), dim=-1)
-    context = torch.einsum("tns,nsk->tnk", alpha, keys)
-    mixed = torch.tanh(
-        torch.cat([states, context], -1) @ P["combine.W"].T + P["combine.b"]
-    )
-    ref = mixed @ P["out.W"].T + P["out.b"]
+    twin = TorchSeq2Seq.from_rnnlab(m)
+    ref = twin(torch.tensor(src), torch.tensor(LENGTHS), torch.tensor(tgt))
     (ref * torch.tensor(G)).sum().backward()
 
     np.testing.assert_allclose(logits, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(m.attention_weights, alpha.detach().numpy(), atol=1e-12)
-    for name, t in P.items():
-        if name.startswith(("encoder.", "decoder.")):
-            continue
-        grad = dict((n, g) for n, _, g in m.named_parameters())[name]
-        np.testing.assert_allclose(grad, t.grad.numpy(), atol=1e-10, err_msg=name)
-    for layer, tm in [(m.encoder, enc), (m.decoder, dec)]:
-        for key, grad in torch_state_dict(layer, grads=True).items():
-            np.testing.assert_allclose(
-                grad, getattr(tm, key).grad.numpy(), atol=1e-10, err_msg=key
-            )
+    alpha = twin.attention_weights.detach().numpy()
+    np.testing.assert_allclose(m.attention_weights, alpha, atol=1e-12)
+    for name, grad in seq2seq_state_dict(m, grads=True).items():
+        np.testing.assert_allclose(
+            grad, twin.get_parameter(name).grad.numpy(), atol=1e-10, err_msg=name
+        )
 
 
 @pytest.mark.parametrize("attention", [None, "additive"])
@@ -148,7 +110,11 @@ def test_translate_greedy_equals_beam_of_one_and_keeps_nothing(
         with rnnlab.no_grad(), m.evaluating():
             logits = to_np(m(src, None, rnnlab.to_device(tgt_in, device)))
         assert list(logits[:, 0].argmax(-1)) == greedy[0]
-    m.translate(sources, bos=BOS, eos=EOS, method="beam", beam_size=3, max_len=6)
+    # a batched beam search (any chunking) finds what each source's search finds alone
+    beam = dict(bos=BOS, eos=EOS, method="beam", beam_size=3, max_len=6)
+    together = m.translate(sources, **beam)
+    assert together == [m.translate([s], **beam)[0] for s in sources]
+    assert m.translate(sources, batch_size=2, **beam) == together
     m.translate(sources, bos=BOS, eos=EOS, method="sample", top_k=2, max_len=6)
     assert all(mod.pending == 0 for mod in m.modules())
     assert m.training
@@ -196,6 +162,8 @@ def test_seq2seq_bad_input():
         m.translate(src, bos=BOS, eos=EOS)
     with pytest.raises(ValueError, match="beam_size must be a positive integer"):
         m.translate([src[:, 0]], bos=BOS, eos=EOS, method="beam", beam_size=0)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        m.translate([src[:, 0]], bos=BOS, eos=EOS, batch_size=0)
 
 
 def test_seq2seq_with_vocabularies_reads_tokens_and_round_trips(tmp_path):
@@ -265,14 +233,14 @@ def test_wide_beam_equals_exhaustive_search_and_narrow_never_beats_it(alpha):
     with rnnlab.no_grad():
         outputs, s0 = m.encode(src[:, None], None)
     state = dict(h=s0, outputs=outputs, lengths=np.array([[3]]))
-    tokens, score = beam_search(
+    [(tokens, score)] = beam_search(
         m._step, state, bos=BOS, eos=EOS, max_len=max_len, beam_size=4**max_len,
         alpha=alpha,
     )  # fmt: skip
     assert tokens == [t for t in best if t != EOS]
     assert np.isclose(score, best_score, rtol=1e-5)
     for width in (1, 2, 3):
-        _, narrow = beam_search(
+        [(_, narrow)] = beam_search(
             m._step, state, bos=BOS, eos=EOS, max_len=max_len, beam_size=width,
             alpha=alpha,
         )  # fmt: skip

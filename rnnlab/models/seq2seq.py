@@ -195,22 +195,24 @@ class Seq2Seq(Module):
         return self._split(linear.backward(d_s0 * (1 - s0 * s0)))
 
     # --- decoder ------------------------------------------------------------
-    def _read_out(self, states, outputs, src_lengths):
-        """Logits from decoder states (T, N, H), attending over ``outputs``."""
+    def _read_out(self, states, outputs, src_lengths, projected=None):
+        """Logits from decoder states (T, N, H), attending over ``outputs``.
+
+        All T states attend at once (one query per step), so the keys are projected
+        once; ``projected`` holds that projection when a decoder already has it.
+        """
         if self.config["attention"] is None:
             return self.out(self.drop(states))
-        T, N, H = states.shape
-        S = outputs.shape[0]
         xp = array_module(states)
-        keys = xp.broadcast_to(outputs.transpose(1, 0, 2), (T, N, S, outputs.shape[-1]))
-        keys = keys.reshape(T * N, S, -1)
-        lengths = None if src_lengths is None else np.tile(src_lengths, T)
-        context, weights = self.attention(states.reshape(T * N, H), keys, keys, lengths)
-        self.attention_weights = weights.reshape(T, N, S)
+        keys = outputs.transpose(1, 0, 2)  # (N, S, D*H): keys and values
+        context, weights = self.attention(
+            states.transpose(1, 0, 2), keys, keys, src_lengths, projected_keys=projected
+        )  # (N, T, D*H), (N, T, S)
+        self.attention_weights = weights.transpose(1, 0, 2)
         mixed = xp.tanh(
-            self.combine(xp.concatenate([states, context.reshape(T, N, -1)], axis=-1))
+            self.combine(xp.concatenate([states, context.transpose(1, 0, 2)], axis=-1))
         )
-        self.save_for_backward((mixed, (T, N, S)))
+        self.save_for_backward(mixed)
         return self.out(self.drop(mixed))
 
     def _read_out_backward(self, dlogits):
@@ -218,15 +220,15 @@ class Seq2Seq(Module):
         d = self.drop.backward(self.out.backward(dlogits))
         if self.config["attention"] is None:
             return d, None
-        mixed, (T, N, S) = self.saved()
+        mixed = self.saved()
         H = self.config["hidden_size"]
         d_cat = self.combine.backward(d * (1 - mixed * mixed))
         d_states, d_context = d_cat[..., :H], d_cat[..., H:]
         d_query, d_keys, d_values = self.attention.backward(
-            d_context.reshape(T * N, -1)
+            d_context.transpose(1, 0, 2)
         )
-        d_outputs = (d_keys + d_values).reshape(T, N, S, -1).sum(axis=0)
-        return d_states + d_query.reshape(T, N, H), d_outputs.transpose(1, 0, 2)
+        d_outputs = (d_keys + d_values).transpose(1, 0, 2)
+        return d_states + d_query.transpose(1, 0, 2), d_outputs
 
     def forward(self, src, src_lengths, tgt_in):
         """Teacher-forced logits, shape (T, N, tgt_vocab_size).
@@ -260,9 +262,13 @@ class Seq2Seq(Module):
     def _step(self, tokens, state):
         """One decoder step for :mod:`rnnlab.decode`: every array of ``state`` has the
         batch on axis 1 (``lengths`` is (1, B))."""
-        lengths = state["lengths"]
         states, h = self.decoder(self.tgt_embed(tokens[None, :]), state["h"])
-        logits = self._read_out(states, state["outputs"], lengths[0])
+        projected = state.get("projected")  # (S, B, A), the keys projected once
+        if projected is not None:
+            projected = projected.transpose(1, 0, 2)
+        logits = self._read_out(
+            states, state["outputs"], state["lengths"][0], projected
+        )
         return logits[0], dict(state, h=h)
 
     def translate(
@@ -279,6 +285,7 @@ class Seq2Seq(Module):
         top_k: int | None = None,
         top_p: float | None = None,
         rng=None,
+        batch_size: int = 256,
     ) -> list[list[int]]:
         """Decode a target for each source (in eval mode, keeping no caches).
 
@@ -292,8 +299,11 @@ class Seq2Seq(Module):
         method : ``'greedy'``, ``'sample'`` (with ``temperature``, ``top_k``,
             ``top_p``, ``rng``; :func:`rnnlab.decode.sample`) or ``'beam'`` (with
             ``beam_size`` and ``length_penalty``, the :math:`\alpha` of
-            :func:`rnnlab.decode.beam_search`; one source at a time)
+            :func:`rnnlab.decode.beam_search`)
         max_len : int, the longest target, ``eos`` included
+        batch_size : int
+            Sources decoded together (a beam holds up to ``beam_size`` rows for
+            each); more is faster until memory runs short
 
         Returns
         -------
@@ -329,10 +339,16 @@ class Seq2Seq(Module):
                 )
             bos = self.tgt_vocab.bos_id if bos is None else bos
             eos = self.tgt_vocab.eos_id if eos is None else eos
-        sampling = dict(temperature=temperature, top_k=top_k, top_p=top_p, rng=rng)
-        out = self._translate(
-            sources, bos, eos, method, max_len, beam_size, length_penalty, sampling
-        )
+        if not (isinstance(batch_size, int) and batch_size >= 1):
+            raise ValueError(
+                f"batch_size must be a positive integer, got {batch_size!r}"
+            )
+        options = {  # what the decoder of each method takes
+            "greedy": {},
+            "sample": dict(temperature=temperature, top_k=top_k, top_p=top_p, rng=rng),
+            "beam": dict(beam_size=beam_size, alpha=length_penalty),
+        }[method]
+        out = self._translate(sources, bos, eos, method, max_len, options, batch_size)
         return [self.tgt_vocab.decode(t) for t in out] if tokens else out
 
     def _encode_sources(self, sources) -> list:
@@ -348,23 +364,18 @@ class Seq2Seq(Module):
             out.append(self.src_vocab.encode(s))
         return out
 
-    def _translate(
-        self, sources, bos, eos, method, max_len, beam_size, length_penalty, sampling
-    ):
+    def _translate(self, sources, bos, eos, method, max_len, options, batch_size):
         for i, s in enumerate(sources):
             if np.ndim(s) != 1 or len(s) == 0:
                 raise ValueError(
                     f"sources[{i}] must be a non-empty 1-D array of token ids, got "
                     f"shape {np.shape(s)}"
                 )
-        if method == "beam":
-            beam = dict(beam_size=beam_size, alpha=length_penalty)
-            return [
-                self._translate_batch([s], "beam", bos, eos, max_len, beam)[0]
-                for s in sources
-            ]
-        kwargs = sampling if method == "sample" else {}
-        return self._translate_batch(sources, method, bos, eos, max_len, kwargs)
+        out = []
+        for i in range(0, len(sources), batch_size):
+            chunk = sources[i : i + batch_size]
+            out += self._translate_batch(chunk, method, bos, eos, max_len, options)
+        return out
 
     def _translate_batch(self, sources, method, bos, eos, max_len, kwargs):
         src, lengths = pad_sequences([np.asarray(s) for s in sources])
@@ -372,14 +383,19 @@ class Seq2Seq(Module):
             with no_grad():
                 outputs, s0 = self.encode(backend.to_device(src, self.device), lengths)
             state = dict(h=s0, outputs=outputs, lengths=lengths[None, :])
-            common = dict(bos=bos, eos=eos, max_len=max_len, device=self.device)
+            if self.config["attention"] is not None:
+                projected = self.attention.project_keys(outputs.transpose(1, 0, 2))
+                if projected is not None:  # batch on axis 1, as the rest of state
+                    state["projected"] = projected.transpose(1, 0, 2)
+            common = dict(
+                bos=bos, eos=eos, max_len=max_len, batch_size=len(sources),
+                device=self.device,
+            )  # fmt: skip
             if method == "beam":
-                tokens, _ = beam_search(self._step, state, **common, **kwargs)
-                return [tokens]
+                found = beam_search(self._step, state, **common, **kwargs)
+                return [tokens for tokens, _ in found]
             decode = greedy if method == "greedy" else sample
-            return decode(
-                self._step, state, batch_size=len(sources), **common, **kwargs
-            )
+            return decode(self._step, state, **common, **kwargs)
 
     # --- checkpoints: the vocabularies travel with the config --------------
     extra_keys = {"src_vocab": "src_vocab", "tgt_vocab": "tgt_vocab"}

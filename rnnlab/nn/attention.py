@@ -177,40 +177,51 @@ class AttentionPool(Module):
 
 
 class _QueryAttention(Module):
-    """Attention of one query per row over that row's padded keys: validation, the
-    masked softmax and the weighted sum of the values, shared by every score.
+    """Attention of one or several queries per row over that row's padded keys:
+    validation, the masked softmax and the weighted sum of the values, shared by every
+    score.
 
-    A subclass gives ``_score(query, keys) -> (e, cache)`` with ``e`` (N, S), and
-    ``_score_backward(de, cache) -> (d_query, d_keys)`` adding its parameters'
-    gradients.
+    A subclass gives ``_score(query, keys, projected) -> (e, cache)`` with query
+    (N, T, Hq) and ``e`` (N, T, S), and ``_score_backward(de, cache) -> (d_query,
+    d_keys)`` adding its parameters' gradients; ``project_keys(keys)`` is what
+    ``_score`` may be given instead of computing it again.
     """
 
-    def forward(self, query, keys, values, lengths=None):
+    def project_keys(self, keys):
+        """The part of the score that depends on the keys alone, to pass back as
+        ``projected_keys`` when several calls attend over the same keys (a decoder
+        does, once per step). None when there is nothing worth keeping."""
+        return None
+
+    def forward(self, query, keys, values, lengths=None, *, projected_keys=None):
         """Attend from ``query`` over ``keys``; average ``values`` with the weights.
 
         Parameters
         ----------
-        query : array, shape (N, Hq)
+        query : array, shape (N, Hq), or (N, T, Hq) for T queries per row (all the
+            steps of a decoder at once) over the same keys
         keys : array, shape (N, S, Hk)
         values : array, shape (N, S, Hv)
         lengths : int array, shape (N,), optional: key ``s`` of row ``n`` counts only
             if ``s < lengths[n]``
+        projected_keys : optional, ``project_keys(keys)`` computed before, reused
 
         Returns
         -------
-        context : array, shape (N, Hv)
-        weights : array, shape (N, S), 0 beyond each length
+        context : array, shape (N, Hv), or (N, T, Hv)
+        weights : array, shape (N, S), or (N, T, S); 0 beyond each length
         """
         # a parameter sets the dtype and device; the parameter-free dot score follows
         # the query
         like = next(iter(self.params.values()), query)
+        several = getattr(query, "ndim", 0) == 3
         check_float_array(
             "query",
             query,
-            ndim=2,
+            ndim=3 if several else 2,
             like=like,
             last=self.query_size,
-            shape_desc="(N, query_size)",
+            shape_desc="(N, query_size) or (N, T, query_size)",
         )
         check_float_array(
             "keys",
@@ -223,7 +234,8 @@ class _QueryAttention(Module):
         N, S, _ = keys.shape
         if query.shape[0] != N:
             raise ValueError(
-                f"query has {query.shape[0]} rows but keys have {N}: one query per row"
+                f"query has {query.shape[0]} rows but keys have {N}: one query (or one "
+                "set of queries) per row"
             )
         check_float_array(
             "values", values, ndim=3, like=like, shape_desc="(N, S, value_size)"
@@ -236,34 +248,41 @@ class _QueryAttention(Module):
         xp = array_module(keys)
         lengths = np.full(N, S) if lengths is None else lengths
         real = ~Packing(lengths, S, N, xp, keys.dtype).frozen[..., 0].T  # (N, S)
-        e, cache = self._score(query, keys)
-        alpha = masked_softmax(e, real)
-        context = xp.einsum("ns,nsh->nh", alpha, values)
-        self.save_for_backward((values, alpha, cache))
+        q = query if several else query[:, None, :]  # (N, T, Hq)
+        e, cache = self._score(q, keys, projected_keys)  # (N, T, S)
+        alpha = masked_softmax(e, real[:, None, :])
+        context = alpha @ values  # (N, T, Hv)
+        self.save_for_backward((values, alpha, several, cache))
+        if not several:
+            context, alpha = context[:, 0], alpha[:, 0]
         return context, alpha.copy()  # the caller may change its copy
 
     def backward(self, d_context, d_weights=None):
         """Gradients w.r.t. ``query``, ``keys`` and ``values``; parameters' are added.
 
-        ``d_context`` (N, Hv); ``d_weights`` (N, S) or None when the weights were only
-        looked at.
+        ``d_context`` (N, Hv) or (N, T, Hv) as the context; ``d_weights`` (N, S) or
+        (N, T, S) as the weights, or None when the weights were only looked at.
         """
-        values, alpha, cache = self.saved(pop=False)
+        values, alpha, several, cache = self.saved(pop=False)
         N, S, Hv = values.shape
+        T = alpha.shape[1]
         like = next(iter(self.params.values()), values)
-        check_shape("d_context", d_context, (N, Hv), like=like)
+        lead = (N, T) if several else (N,)
+        check_shape("d_context", d_context, lead + (Hv,), like=like)
         if d_weights is not None:
-            check_shape("d_weights", d_weights, (N, S), like=like)
+            check_shape("d_weights", d_weights, lead + (S,), like=like)
         self.saved()
-        xp = array_module(d_context)
-        d_alpha = xp.einsum("nh,nsh->ns", d_context, values)
+        if not several:
+            d_context = d_context[:, None, :]
+            d_weights = None if d_weights is None else d_weights[:, None, :]
+        d_alpha = d_context @ values.transpose(0, 2, 1)  # (N, T, S)
         if d_weights is not None:
             d_alpha = d_alpha + d_weights
-        d_values = alpha[..., None] * d_context[:, None, :]
+        d_values = alpha.transpose(0, 2, 1) @ d_context  # (N, S, Hv)
         d_query, d_keys = self._score_backward(
             masked_softmax_backward(alpha, d_alpha), cache
         )
-        return d_query, d_keys, d_values
+        return (d_query if several else d_query[:, 0]), d_keys, d_values
 
 
 class AdditiveAttention(_QueryAttention):
@@ -290,7 +309,9 @@ class AdditiveAttention(_QueryAttention):
 
     ``forward(query, keys, values, lengths=None) -> (context, weights)`` and
     ``backward(d_context, d_weights=None) -> (d_query, d_keys, d_values)``; a decoder
-    may call it at every step and backpropagate the steps in reverse.
+    may call it at every step and backpropagate the steps in reverse, or pass all its
+    steps' queries at once (query (N, T, Hq)), which projects the keys only once.
+    ``project_keys(keys)`` gives :math:`W_k k_s` (N, S, A) to reuse across calls.
     """
 
     def __init__(
@@ -304,21 +325,27 @@ class AdditiveAttention(_QueryAttention):
         self.add_param("W_k", _uniform((A, key_size), key_size, dtype))
         self.add_param("v", _uniform(A, A, dtype))
 
-    def _score(self, query, keys):
+    def project_keys(self, keys):
+        """:math:`W_k k_s` for every key: (N, S, Hk) -> (N, S, A)."""
+        return keys @ self.params["W_k"].T
+
+    def _score(self, query, keys, projected):
         p = self.params
-        a = keys @ p["W_k"].T + (query @ p["W_q"].T)[:, None, :]  # (N, S, A)
+        k = self.project_keys(keys) if projected is None else projected
+        a = k[:, None] + (query @ p["W_q"].T)[:, :, None]  # (N, T, S, A)
         u, e = additive_score(a, p["v"])
         return e, (query, keys, u)
 
     def _score_backward(self, de, cache):
         query, keys, u = cache
         p, A = self.params, self.attention_size
-        da, dv = additive_score_backward(de, u, p["v"])
+        da, dv = additive_score_backward(de, u, p["v"])  # (N, T, S, A)
         self.grads["v"] += dv
-        self.grads["W_k"] += da.reshape(-1, A).T @ keys.reshape(-1, keys.shape[-1])
-        da_q = da.sum(axis=1)  # the query's pre-activation term is shared by all keys
-        self.grads["W_q"] += da_q.T @ query
-        return da_q @ p["W_q"], da @ p["W_k"]
+        da_k = da.sum(axis=1)  # each key's term is shared by all the queries
+        self.grads["W_k"] += da_k.reshape(-1, A).T @ keys.reshape(-1, keys.shape[-1])
+        da_q = da.sum(axis=2)  # and each query's by all the keys
+        self.grads["W_q"] += da_q.reshape(-1, A).T @ query.reshape(-1, self.query_size)
+        return da_q @ p["W_q"], da_k @ p["W_k"]
 
     def extra_repr(self):
         return (
@@ -367,17 +394,18 @@ class MultiplicativeAttention(_QueryAttention):
         if score == "general":
             self.add_param("W_a", _uniform((query_size, key_size), key_size, dtype))
 
-    def _score(self, query, keys):
-        q = query @ self.params["W_a"] if self.score == "general" else query  # (N, Hk)
-        return array_module(keys).einsum("nk,nsk->ns", q, keys), (query, keys, q)
+    def _score(self, query, keys, projected):
+        # project the queries, not the keys: a decoder step has one query, S keys
+        q = query @ self.params["W_a"] if self.score == "general" else query
+        return q @ keys.transpose(0, 2, 1), (query, keys, q)  # (N, T, S)
 
     def _score_backward(self, de, cache):
         query, keys, q = cache
-        xp = array_module(de)
-        dq = xp.einsum("ns,nsk->nk", de, keys)
-        d_keys = de[..., None] * q[:, None, :]
+        dq = de @ keys  # (N, T, Hk)
+        d_keys = de.transpose(0, 2, 1) @ q  # (N, S, Hk)
         if self.score == "general":
-            self.grads["W_a"] += query.T @ dq
+            Hq, Hk = self.query_size, self.key_size
+            self.grads["W_a"] += query.reshape(-1, Hq).T @ dq.reshape(-1, Hk)
             dq = dq @ self.params["W_a"].T
         return dq, d_keys
 
