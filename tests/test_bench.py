@@ -84,3 +84,19 @@ def test_training_benchmarks_run_and_report_every_case():
         "rnnlab",
         "torch",
     }
+
+
+def test_seq2seq_benchmark_runs_and_reports_every_case(torch):
+    # the torch fixture skips where PyTorch is missing and runs it on one thread
+    from rnnlab.course import bench_seq2seq
+
+    tiny = dict(
+        src_vocab=7, tgt_vocab=6, embedding=3, hidden=4, batch=3, src_len=4,
+        tgt_len=5, sources=3, beam=2,
+    )  # fmt: skip
+    step, dec = bench_seq2seq.run(tiny, repeats=1)
+    assert {"rnnlab", "torch"} <= set(step) and min(step.values()) >= 0
+    assert step["loss gap"] < 1e-5  # the same model, weights and batch
+    assert {"greedy", "beam"} <= set(dec) and dec["greedy length"] <= 5
+    text = bench_seq2seq.format_report(step, dec, tiny)
+    assert "training step" in text and "r/t" in text and "b/g" in text
