@@ -245,3 +245,32 @@ def test_wide_beam_equals_exhaustive_search_and_narrow_never_beats_it(alpha):
             alpha=alpha,
         )  # fmt: skip
         assert narrow <= best_score + 1e-6
+
+
+@pytest.mark.parametrize("attention", ["additive", "general"])
+def test_align_gives_the_weights_used_while_decoding(attention):
+    m = _model("gru", True, attention, dtype=np.float32)
+    g = np.random.default_rng(5)
+    sources = [g.integers(3, VS, n) for n in (5, 2, 4)]
+    seen, step = [], m._step
+
+    def recording(tokens, state):  # the weights of every decoding step
+        out = step(tokens, state)
+        seen.append(to_np(m.attention_weights)[0].copy())  # (B, S)
+        return out
+
+    m._step = recording
+    outputs = m.translate(sources, bos=BOS, eos=EOS, max_len=6)
+    del m._step
+    weights = m.align(sources, outputs, bos=BOS)
+    for n, (w, out) in enumerate(zip(weights, outputs)):
+        S_n = len(sources[n])
+        assert w.shape == (len(out) + 1, S_n)  # + 1: where eos is predicted
+        # a target cut at max_len had no step that predicted its end
+        decoding = np.array([seen[t][n, :S_n] for t in range(min(len(out) + 1, 6))])
+        np.testing.assert_allclose(w[: len(decoding)], decoding, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(w.sum(axis=1), 1, rtol=1e-5)
+    with pytest.raises(ValueError, match="no attention"):
+        _model("gru", False, None).align(sources, outputs, bos=BOS)
+    with pytest.raises(ValueError, match="same length"):
+        m.align(sources, outputs[:2], bos=BOS)

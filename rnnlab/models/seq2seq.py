@@ -349,7 +349,60 @@ class Seq2Seq(Module):
             "beam": dict(beam_size=beam_size, alpha=length_penalty),
         }[method]
         out = self._translate(sources, bos, eos, method, max_len, options, batch_size)
-        return [self.tgt_vocab.decode(t) for t in out] if tokens else out
+        if not tokens:
+            return out
+        # every token the model wrote, specials too (eos ended it and is left out)
+        return [self.tgt_vocab.decode(t, skip_specials=False) for t in out]
+
+    def align(self, sources, targets, *, bos: int | None = None) -> list:
+        """The attention weights of each target over its source, in eval mode.
+
+        The decoder is fed ``bos`` and the target (teacher-forced). Fed the model's
+        own output (from :meth:`translate` with ``method='greedy'``), these are
+        exactly the weights it used while decoding, since it then reads the same
+        tokens.
+
+        Parameters
+        ----------
+        sources, targets : lists of token lists (a model made by :meth:`for_vocabs`)
+            or of 1-D id arrays, one target per source; a target may be empty
+        bos : target id that starts a target; by default the vocabulary's ``<bos>``
+
+        Returns
+        -------
+        list of arrays, shape (T_n + 1, S_n): row t holds the weights over the
+        source tokens when the model predicts target token t + 1 (the last row:
+        the end of the target)
+        """
+        if self.config["attention"] is None:
+            raise ValueError("this model has no attention (attention=None) to show")
+        if len(sources) != len(targets) or not len(sources):
+            raise ValueError(
+                f"sources and targets must be non-empty lists of the same length, got "
+                f"{len(sources)} and {len(targets)}"
+            )
+        if self.src_vocab is not None and not hasattr(sources[0], "dtype"):
+            sources = self._encode_sources(sources)
+            targets = [self.tgt_vocab.encode(t) for t in targets]
+        if bos is None:
+            if self.tgt_vocab is None:
+                raise ValueError("bos is needed: this model has no target vocabulary")
+            bos = self.tgt_vocab.bos_id
+        src, src_lengths = pad_sequences([np.asarray(s) for s in sources])
+        tgt_in, _ = pad_sequences(
+            [np.r_[bos, np.asarray(t, dtype=np.int64)] for t in targets]
+        )
+        with self.evaluating(), no_grad():
+            self(
+                backend.to_device(src, self.device),
+                src_lengths,
+                backend.to_device(tgt_in, self.device),
+            )
+        weights = backend.to_numpy(self.attention_weights)  # (T, N, S)
+        return [
+            weights[: len(t) + 1, n, : src_lengths[n]].copy()
+            for n, t in enumerate(targets)
+        ]
 
     def _encode_sources(self, sources) -> list:
         out = []
