@@ -1,7 +1,8 @@
 """The sentiment chapter's recipe: tweets to batches, one training run, the model grid.
 
-Chapter 12 trains one model live and reads the rest of its comparison (every recurrent
-cell with every pooling, one and two directions) from a recorded run of this module:
+The sentiment chapter (``notebooks/12_sentiment.ipynb``) trains one model live and reads
+the rest of its comparison (every recurrent cell with every pooling, one and two
+directions) from a recorded run of this module:
 
     OPENBLAS_NUM_THREADS=1 python -m rnnlab.course.sentiment \
         --out book/data/sentiment_grid.json
