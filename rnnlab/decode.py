@@ -216,10 +216,13 @@ def beam_search(
     def rank(logp, length):
         return logp / length**alpha
 
-    # the live hypotheses, one per state row, grouped by the sequence that owns them
-    owner = np.arange(batch_size)
-    prefixes, scores = [[] for _ in range(batch_size)], np.zeros(batch_size)
-    finished = [[] for _ in range(batch_size)]  # (tokens, log P with eos, length)
+    # the live hypotheses, one per state row, grouped by the sequence that owns them;
+    # a prefix is kept as back-pointers: history[k] holds the token and the parent row
+    # (among the rows of step k) of every row of step k + 1
+    owner, scores = np.arange(batch_size), np.zeros(batch_size)
+    history = []
+    # per sequence: (step, row, last token or None, log P with eos, length)
+    finished = [[] for _ in range(batch_size)]
     best_done = np.full(batch_size, -np.inf)  # the best finished rank of each
     tokens = np.full(batch_size, bos, dtype=np.int64)
     with no_grad():
@@ -239,17 +242,16 @@ def beam_search(
             real = slot < count[:, None]  # (B, K)
             row = np.where(real, first[:, None] + slot, 0)
             total = np.where(real[..., None], scores[row, None] + logp[row], -np.inf)
-            # the beam_size best extensions of each (stable: ties keep row order)
-            best = np.argsort(-total.reshape(len(seqs), -1), axis=1, kind="stable")
-            best = best[:, :beam_size]
+            total = total.reshape(len(seqs), -1)
+            best = _top(total, beam_size)  # ties keep row order
             parent, token = np.divmod(best, V)
             picked = np.take_along_axis(real, parent, axis=1)
-            logp_new = np.take_along_axis(total.reshape(len(seqs), -1), best, axis=1)
+            logp_new = np.take_along_axis(total, best, axis=1)
             parent = row[np.arange(len(seqs))[:, None], parent]  # state rows
             ends = picked & (token == eos)
             for i, j in zip(*np.nonzero(ends)):
                 b = seqs[i]
-                finished[b].append((prefixes[parent[i, j]], logp_new[i, j], t))
+                finished[b].append((t - 1, parent[i, j], None, logp_new[i, j], t))
                 best_done[b] = max(best_done[b], rank(logp_new[i, j], t))
             live = picked & (token != eos)
             # log P only falls as a prefix grows and its length is at most max_len,
@@ -258,19 +260,40 @@ def beam_search(
             going = live.any(axis=1) & (best_done[seqs] < best_live)
             if t == max_len:  # the live prefixes of the unbeaten finish here
                 for i, j in zip(*np.nonzero(live & going[:, None])):
-                    hyp = prefixes[parent[i, j]] + [int(token[i, j])]
-                    finished[seqs[i]].append((hyp, logp_new[i, j], t))
+                    finished[seqs[i]].append(
+                        (t - 1, parent[i, j], int(token[i, j]), logp_new[i, j], t)
+                    )
                 break
             keep = live & going[:, None]  # row-major: grouped by sequence, by rank
             if not keep.any():
                 break
             rows, tokens = parent[keep], token[keep].astype(np.int64)
-            prefixes = [prefixes[r] + [int(k)] for r, k in zip(rows, tokens)]
+            history.append((tokens, rows))
             owner = np.repeat(seqs, keep.sum(axis=1))
             scores = logp_new[keep]
             state = _select(state, rows, state_batch_axis)
+
+    def prefix(k, r):
+        """The tokens of row r of step k, by following its back-pointers."""
+        out = []
+        for tokens_k, parents_k in reversed(history[:k]):
+            out.append(int(tokens_k[r]))
+            r = parents_k[r]
+        return out[::-1]
+
     out = []
     for hyps in finished:
-        best, logp, length = max(hyps, key=lambda f: rank(f[1], f[2]))
+        k, r, last, logp, length = max(hyps, key=lambda f: rank(f[3], f[4]))
+        best = prefix(k, r) + ([] if last is None else [last])
         out.append((best, float(rank(logp, length))))
     return out
+
+
+def _top(total, k: int):
+    """Column indices of the ``k`` largest entries of each row, largest first; ties in
+    column order (as a stable sort of all of them would give)."""
+    if k >= total.shape[1]:
+        return np.argsort(-total, axis=1, kind="stable")
+    part = np.argpartition(-total, k - 1, axis=1)[:, :k]
+    order = np.lexsort((part, -np.take_along_axis(total, part, axis=1)))
+    return np.take_along_axis(part, order, axis=1)

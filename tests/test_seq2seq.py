@@ -232,7 +232,7 @@ def test_wide_beam_equals_exhaustive_search_and_narrow_never_beats_it(alpha):
     best_score, best = max(scored)
     with rnnlab.no_grad():
         outputs, s0 = m.encode(src[:, None], None)
-    state = dict(h=s0, outputs=outputs, lengths=np.array([[3]]))
+    state = m._decode_state(outputs, s0, np.array([3]))
     [(tokens, score)] = beam_search(
         m._step, state, bos=BOS, eos=EOS, max_len=max_len, beam_size=4**max_len,
         alpha=alpha,

@@ -195,8 +195,9 @@ class Seq2Seq(Module):
         return self._split(linear.backward(d_s0 * (1 - s0 * s0)))
 
     # --- decoder ------------------------------------------------------------
-    def _read_out(self, states, outputs, src_lengths, projected=None):
-        """Logits from decoder states (T, N, H), attending over ``outputs``.
+    def _read_out(self, states, keys, src_lengths, projected=None):
+        """Logits from decoder states (T, N, H), attending over the encoder outputs
+        ``keys`` (N, S, D*H), batch first (they are keys and values).
 
         All T states attend at once (one query per step), so the keys are projected
         once; ``projected`` holds that projection when a decoder already has it.
@@ -204,9 +205,13 @@ class Seq2Seq(Module):
         if self.config["attention"] is None:
             return self.out(self.drop(states))
         xp = array_module(states)
-        keys = outputs.transpose(1, 0, 2)  # (N, S, D*H): keys and values
-        context, weights = self.attention(
-            states.transpose(1, 0, 2), keys, keys, src_lengths, projected_keys=projected
+        context, weights = self.attention(  # on arrays made here: no checks needed
+            states.transpose(1, 0, 2),
+            keys,
+            keys,
+            src_lengths,
+            projected_keys=projected,
+            check=False,
         )  # (N, T, D*H), (N, T, S)
         self.attention_weights = weights.transpose(1, 0, 2)
         mixed = xp.tanh(
@@ -249,7 +254,7 @@ class Seq2Seq(Module):
             )
         outputs, s0 = self.encode(src, src_lengths)
         states, _ = self.decoder(self.tgt_embed(tgt_in), s0)
-        return self._read_out(states, outputs, src_lengths)
+        return self._read_out(states, outputs.transpose(1, 0, 2), src_lengths)
 
     def backward(self, dlogits):
         """dlogits : array, shape (T, N, tgt_vocab_size). Adds every gradient."""
@@ -259,15 +264,33 @@ class Seq2Seq(Module):
         self._encode_backward(d_outputs, d_s0)  # d_outputs None: outputs unused
 
     # --- decoding -------------------------------------------------------------
+    def _decode_state(self, outputs, s0, src_lengths) -> dict:
+        """What :meth:`_step` carries, from :meth:`encode`'s outputs (S, B, D*H), with
+        the batch on axis 1 of every array as :mod:`rnnlab.decode` reorders it.
+
+        The encoder outputs (and their projection by the attention, computed once) are
+        kept batch first behind a leading axis of 1, (1, B, S, ...), so that reordering
+        the beams copies each row's block in one piece.
+        """
+        xp = array_module(outputs)
+        keys = xp.ascontiguousarray(outputs.transpose(1, 0, 2))  # (B, S, D*H)
+        state = dict(h=s0, keys=keys[None], lengths=np.asarray(src_lengths)[None, :])
+        if self.config["attention"] is not None:
+            projected = self.attention.project_keys(keys)
+            if projected is not None:
+                state["projected"] = projected[None]
+        return state
+
     def _step(self, tokens, state):
-        """One decoder step for :mod:`rnnlab.decode`: every array of ``state`` has the
-        batch on axis 1 (``lengths`` is (1, B))."""
+        """One decoder step for :mod:`rnnlab.decode` (``state`` from
+        :meth:`_decode_state`)."""
         states, h = self.decoder(self.tgt_embed(tokens[None, :]), state["h"])
-        projected = state.get("projected")  # (S, B, A), the keys projected once
-        if projected is not None:
-            projected = projected.transpose(1, 0, 2)
+        projected = state.get("projected")
         logits = self._read_out(
-            states, state["outputs"], state["lengths"][0], projected
+            states,
+            state["keys"][0],
+            state["lengths"][0],
+            None if projected is None else projected[0],
         )
         return logits[0], dict(state, h=h)
 
@@ -435,11 +458,7 @@ class Seq2Seq(Module):
         with self.evaluating():
             with no_grad():
                 outputs, s0 = self.encode(backend.to_device(src, self.device), lengths)
-            state = dict(h=s0, outputs=outputs, lengths=lengths[None, :])
-            if self.config["attention"] is not None:
-                projected = self.attention.project_keys(outputs.transpose(1, 0, 2))
-                if projected is not None:  # batch on axis 1, as the rest of state
-                    state["projected"] = projected.transpose(1, 0, 2)
+            state = self._decode_state(outputs, s0, lengths)
             common = dict(
                 bos=bos, eos=eos, max_len=max_len, batch_size=len(sources),
                 device=self.device,

@@ -61,15 +61,16 @@ def additive_score(a, v):
 
     Parameters
     ----------
-    a : array, shape (..., A), the pre-activations
+    a : array, shape (..., A), the pre-activations; overwritten by :math:`\tanh(a)`
+        (the largest array of an attention step: not copying it saves time)
     v : array, shape (A,)
 
     Returns
     -------
-    u : array, shape (..., A), :math:`\tanh(a)`, for the backward pass
+    u : array, shape (..., A), :math:`\tanh(a)` (``a`` itself), for the backward pass
     e : array, shape (...)
     """
-    u = array_module(a).tanh(a)
+    u = array_module(a).tanh(a, out=a)
     return u, u @ v
 
 
@@ -193,7 +194,9 @@ class _QueryAttention(Module):
         does, once per step). None when there is nothing worth keeping."""
         return None
 
-    def forward(self, query, keys, values, lengths=None, *, projected_keys=None):
+    def forward(
+        self, query, keys, values, lengths=None, *, projected_keys=None, check=True
+    ):
         """Attend from ``query`` over ``keys``; average ``values`` with the weights.
 
         Parameters
@@ -205,16 +208,35 @@ class _QueryAttention(Module):
         lengths : int array, shape (N,), optional: key ``s`` of row ``n`` counts only
             if ``s < lengths[n]``
         projected_keys : optional, ``project_keys(keys)`` computed before, reused
+        check : bool
+            Validate the arrays (shapes, dtype, device, no NaN). A model that calls
+            the layer on its own, already checked, arrays at every step may skip it.
 
         Returns
         -------
         context : array, shape (N, Hv), or (N, T, Hv)
         weights : array, shape (N, S), or (N, T, S); 0 beyond each length
         """
+        several = getattr(query, "ndim", 0) == 3
+        if check:
+            self._check(query, keys, values, several)
+        N, S, _ = keys.shape
+        xp = array_module(keys)
+        lengths = np.full(N, S) if lengths is None else lengths
+        real = ~Packing(lengths, S, N, xp, keys.dtype).frozen[..., 0].T  # (N, S)
+        q = query if several else query[:, None, :]  # (N, T, Hq)
+        e, cache = self._score(q, keys, projected_keys)  # (N, T, S)
+        alpha = masked_softmax(e, real[:, None, :])
+        context = alpha @ values  # (N, T, Hv)
+        self.save_for_backward((values, alpha, several, cache))
+        if not several:
+            context, alpha = context[:, 0], alpha[:, 0]
+        return context, alpha.copy()  # the caller may change its copy
+
+    def _check(self, query, keys, values, several: bool) -> None:
         # a parameter sets the dtype and device; the parameter-free dot score follows
         # the query
         like = next(iter(self.params.values()), query)
-        several = getattr(query, "ndim", 0) == 3
         check_float_array(
             "query",
             query,
@@ -231,7 +253,7 @@ class _QueryAttention(Module):
             last=self.key_size,
             shape_desc="(N, S, key_size)",
         )
-        N, S, _ = keys.shape
+        N, S = keys.shape[:2]
         if query.shape[0] != N:
             raise ValueError(
                 f"query has {query.shape[0]} rows but keys have {N}: one query (or one "
@@ -245,17 +267,6 @@ class _QueryAttention(Module):
                 f"values has shape {tuple(values.shape)}, expected (N, S) = {(N, S)} "
                 f"first, as keys {tuple(keys.shape)}"
             )
-        xp = array_module(keys)
-        lengths = np.full(N, S) if lengths is None else lengths
-        real = ~Packing(lengths, S, N, xp, keys.dtype).frozen[..., 0].T  # (N, S)
-        q = query if several else query[:, None, :]  # (N, T, Hq)
-        e, cache = self._score(q, keys, projected_keys)  # (N, T, S)
-        alpha = masked_softmax(e, real[:, None, :])
-        context = alpha @ values  # (N, T, Hv)
-        self.save_for_backward((values, alpha, several, cache))
-        if not several:
-            context, alpha = context[:, 0], alpha[:, 0]
-        return context, alpha.copy()  # the caller may change its copy
 
     def backward(self, d_context, d_weights=None):
         """Gradients w.r.t. ``query``, ``keys`` and ``values``; parameters' are added.
