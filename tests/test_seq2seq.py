@@ -274,3 +274,19 @@ def test_align_gives_the_weights_used_while_decoding(attention):
         _model("gru", False, None).align(sources, outputs, bos=BOS)
     with pytest.raises(ValueError, match="same length"):
         m.align(sources, outputs[:2], bos=BOS)
+
+
+def test_decoding_step_drives_the_decoders_as_translate_does():
+    from rnnlab.decode import beam_search, greedy
+
+    m = _model("lstm", True, "general", dtype=np.float32)
+    g = np.random.default_rng(7)
+    sources = [g.integers(3, VS, n) for n in (4, 2, 5)]
+    step, state = m.decoding_step(sources)
+    common = dict(bos=BOS, eos=EOS, max_len=6)
+    got = greedy(step, state, batch_size=3, **common)
+    assert got == m.translate(sources, **common)
+    found = beam_search(step, state, batch_size=3, beam_size=3, **common)
+    beam = m.translate(sources, method="beam", beam_size=3, **common)
+    assert [t for t, _ in found] == beam
+    assert m.training  # the step ran in eval mode and left the mode as it was

@@ -294,6 +294,33 @@ class Seq2Seq(Module):
         )
         return logits[0], dict(state, h=h)
 
+    def decoding_step(self, sources):
+        """The decoder as a step function, to write one's own decoding.
+
+        Parameters
+        ----------
+        sources : list of token lists (a model made by :meth:`for_vocabs`) or of
+            non-empty 1-D id arrays
+
+        Returns
+        -------
+        step : ``step(tokens, state) -> (logits, state)``, ``tokens`` (B,) target ids,
+            ``logits`` (B, tgt_vocab_size), run in eval mode without gradients; as
+            :mod:`rnnlab.decode` takes it
+        state : the state after encoding the sources, batch on axis 1 of every array
+        """
+        if self.src_vocab is not None and not hasattr(sources[0], "dtype"):
+            sources = self._encode_sources(sources)
+        src, lengths = pad_sequences([np.asarray(s) for s in sources])
+        with self.evaluating(), no_grad():
+            outputs, s0 = self.encode(backend.to_device(src, self.device), lengths)
+
+        def step(tokens, state):
+            with self.evaluating(), no_grad():
+                return self._step(backend.to_device(tokens, self.device), state)
+
+        return step, self._decode_state(outputs, s0, lengths)
+
     def translate(
         self,
         sources,
