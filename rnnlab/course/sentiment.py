@@ -18,9 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -38,6 +35,7 @@ from ..module import no_grad
 from ..nn.functional import softmax
 from ..optim import Adam
 from ..train import fit
+from .record import describe_machine, git_commit
 
 # The recipe: what the chapter and the grid share.
 RECIPE = dict(
@@ -167,31 +165,6 @@ def config_name(cell: str, pool: str, bidirectional: bool) -> str:
     return ("bi" if bidirectional else "") + f"{cell}-{pool}"
 
 
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:  # Linux names the model
-        with open("/proc/cpuinfo") as f:
-            cpu = next(x for x in f if x.startswith("model name")).split(":")[1].strip()
-    except (OSError, StopIteration):
-        pass
-    return (
-        f"{cpu}, {os.cpu_count()} cores, "
-        f"{platform.system()} {platform.release()}, Python "
-        f"{platform.python_version()}, NumPy {np.__version__}, "
-        f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}"
-    )
-
-
-def _commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        )
-        return out.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
-
-
 def run_grid(configs, seeds=(0,), epochs: int = RECIPE["epochs"]) -> dict:
     """Train every ``(cell, pool, bidirectional)`` in ``configs`` with every seed;
     the record :func:`main` writes."""
@@ -221,9 +194,9 @@ def run_grid(configs, seeds=(0,), epochs: int = RECIPE["epochs"]) -> dict:
             )
     return dict(
         command=" ".join(["python -m rnnlab.course.sentiment"] + sys.argv[1:]),
-        machine=_machine(),
+        machine=describe_machine(),
         date=datetime.date.today().isoformat(),
-        commit=_commit(),
+        commit=git_commit(),
         recipe=dict(RECIPE, epochs=epochs),
         test_size=len(data.test),
         runs=runs,
