@@ -29,3 +29,25 @@ def test_solutions_are_collapsed_in_jupyterlab(path):
         f"{path.name}: solution cells {open_cells} would sit open under their exercise "
         f"in JupyterLab: run python tools/collapse_solutions.py {path.as_posix()}"
     )
+
+
+def test_labels_are_unique_across_the_book():
+    # Sphinx warns on a label defined twice (and the book builds with -W): equations,
+    # figures, exercises and chapter targets share one namespace per kind
+    import re
+
+    seen = {}
+    for path in NOTEBOOKS:
+        for c in json.loads(path.read_text())["cells"]:
+            src = "".join(c["source"])
+            labels = re.findall(r"^:label: (\S+)", src, flags=re.M)
+            labels += re.findall(r"^\((\S+)\)=$", src, flags=re.M)
+            figure = c.get("metadata", {}).get("mystnb", {}).get("figure", {})
+            labels += [figure["name"]] if "name" in figure else []
+            for label in labels:
+                assert label not in seen, (
+                    f"label {label!r} is defined in {seen[label]} and again in "
+                    f"{path.name}"
+                )
+                seen[label] = path.name
+    assert len(seen) > 100  # the patterns still find the book's labels
