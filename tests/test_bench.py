@@ -92,7 +92,7 @@ def test_seq2seq_benchmark_runs_and_reports_every_case(torch):
 
     tiny = dict(
         src_vocab=7, tgt_vocab=6, embedding=3, hidden=4, batch=3, src_len=4,
-        tgt_len=5, sources=3, beam=2,
+        tgt_len=5, sources=3, beam=2, train_steps=2,
     )  # fmt: skip
     step, dec = bench_seq2seq.run(tiny, repeats=1)
     assert {"rnnlab", "torch"} <= set(step) and min(step.values()) >= 0

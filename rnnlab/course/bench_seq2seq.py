@@ -17,8 +17,10 @@ sounds, numbers to words): source vocabulary 30, target vocabulary 40, embedding
 hidden 128 (the encoder's outputs 256), batch 64, sources of 4 to 12 tokens, targets of
 5 to 20 (``bos`` or ``eos`` included) padded to the longest, so that about a third of
 the target positions are padding the loss ignores. The decoding sources are 64 more
-such sources, decoded up to ``max_len = tgt_len`` tokens; the model is untrained, so
-most outputs run to ``max_len`` and the ratio is one of the cost per step.
+such sources, decoded up to ``max_len = tgt_len`` tokens by a model first trained for
+``train_steps`` steps to reverse its source (so that, as a trained model does, it ends
+its outputs and its beams finish; an untrained model runs every hypothesis to
+``max_len``, which ``train_steps=0`` measures).
 
 Cases are timed interleaved (round-robin, medians, :func:`bench_train._interleaved`),
 after one warm-up each; nothing here is asserted in tests. ``--cpu-time`` times them
@@ -60,6 +62,7 @@ SIZES = dict(
     tgt_len=20,
     sources=64,
     beam=5,
+    train_steps=300,
 )
 PAD, BOS, EOS, IGNORE = 0, 1, 2, -100  # real tokens are 3 .. vocab - 1
 
@@ -97,6 +100,27 @@ def _model(s: dict) -> Seq2Seq:
         s["src_vocab"], s["tgt_vocab"], embedding_dim=s["embedding"],
         hidden_size=s["hidden"], cell="gru", bidirectional=True, attention="additive",
     )  # fmt: skip
+
+
+def _reverser(s: dict) -> Seq2Seq:
+    """:func:`_model` trained for ``s['train_steps']`` steps to write its source
+    backwards (real source ids are real target ids: the target vocabulary is the
+    larger)."""
+    model = _model(s)
+    opt, g = Adam(model.parameters(), lr=3e-3), np.random.default_rng(2)
+    longest = min(s["src_len"], s["tgt_len"] - 1)
+    for _ in range(s.get("train_steps", 0)):
+        seqs = _sources(g, s["batch"], min(s["src_vocab"], s["tgt_vocab"]), longest)
+        src, lengths = pad_sequences(seqs)
+        tgt_in, _ = pad_sequences([np.r_[BOS, x[::-1]] for x in seqs], PAD)
+        tgt_out, _ = pad_sequences([np.r_[x[::-1], EOS] for x in seqs], IGNORE)
+
+        def loss():
+            logits = model(src, lengths, tgt_in)
+            return cross_entropy(logits, tgt_out, ignore_index=IGNORE)
+
+        _train_step(model, opt, loss, clip=1.0)()
+    return model
 
 
 def _torch_step(model, src, lengths, tgt_in, tgt_out):
@@ -189,7 +213,7 @@ def decoding(sizes: dict = SIZES, repeats: int = 5, *, clock=time.perf_counter) 
     srcs = _sources(
         np.random.default_rng(1), s["sources"], s["src_vocab"], s["src_len"]
     )
-    model = _model(s)
+    model = _reverser(s)
     common = dict(bos=BOS, eos=EOS, max_len=s["tgt_len"])
     found = {}
 
@@ -236,7 +260,8 @@ def format_report(step: dict, dec: dict, sizes: dict) -> str:
         lines.append(f"{case:<58} {1e3 * step['rnnlab']:>9.1f} {'-':>9} {'-':>8}")
     lines.append(f"{'':<58} {'greedy':>9} {'beam':>9} {'b/g':>8}")
     case = (
-        f"translate {s['sources']} sources, beam {s['beam']}, max_len {s['tgt_len']} "
+        f"translate {s['sources']} sources, beam {s['beam']}, max_len {s['tgt_len']}, "
+        f"trained {s.get('train_steps', 0)} steps "
         f"(tokens {dec['greedy length']:.1f}/{dec['beam length']:.1f})"
     )
     lines.append(
