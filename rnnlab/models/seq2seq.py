@@ -311,15 +311,20 @@ class Seq2Seq(Module):
         """
         if self.src_vocab is not None and not hasattr(sources[0], "dtype"):
             sources = self._encode_sources(sources)
-        src, lengths = pad_sequences([np.asarray(s) for s in sources])
-        with self.evaluating(), no_grad():
-            outputs, s0 = self.encode(backend.to_device(src, self.device), lengths)
 
         def step(tokens, state):
             with self.evaluating(), no_grad():
                 return self._step(backend.to_device(tokens, self.device), state)
 
-        return step, self._decode_state(outputs, s0, lengths)
+        return step, self._start(sources)
+
+    def _start(self, sources) -> dict:
+        """Pad the source id arrays and encode them (eval mode, no gradients): the
+        state decoding starts from."""
+        src, lengths = pad_sequences([np.asarray(s) for s in sources])
+        with self.evaluating(), no_grad():
+            outputs, s0 = self.encode(backend.to_device(src, self.device), lengths)
+        return self._decode_state(outputs, s0, lengths)
 
     def translate(
         self,
@@ -481,11 +486,8 @@ class Seq2Seq(Module):
         return out
 
     def _translate_batch(self, sources, method, bos, eos, max_len, kwargs):
-        src, lengths = pad_sequences([np.asarray(s) for s in sources])
-        with self.evaluating():
-            with no_grad():
-                outputs, s0 = self.encode(backend.to_device(src, self.device), lengths)
-            state = self._decode_state(outputs, s0, lengths)
+        state = self._start(sources)
+        with self.evaluating():  # once for the whole loop (the decoders add no_grad)
             common = dict(
                 bos=bos, eos=eos, max_len=max_len, batch_size=len(sources),
                 device=self.device,
