@@ -30,8 +30,8 @@ from . import (
 from .backend import available_devices, seed, to_device, to_numpy
 from .callbacks import BestCheckpoint, EarlyStopping, Every
 from .gradcheck import assert_gradients_close, check_module
-from .losses import cross_entropy, mse
-from .metrics import EpochMetric, accuracy
+from .losses import cross_entropy, gaussian_nll, mse, pinball
+from .metrics import EpochMetric, accuracy, coverage, mase, smape
 from .module import Module, ModuleDict, ModuleList, Sequential, is_grad_enabled, no_grad
 from .nn.layers import Dropout, Embedding, Linear
 from .nn.attention import AdditiveAttention, AttentionPool, MultiplicativeAttention
@@ -86,6 +86,8 @@ __all__ = [
     # training
     "cross_entropy",
     "mse",
+    "gaussian_nll",
+    "pinball",
     "SGD",
     "Adam",
     "StepLR",
@@ -98,6 +100,9 @@ __all__ = [
     "History",
     "accuracy",
     "EpochMetric",
+    "mase",
+    "smape",
+    "coverage",
     "EarlyStopping",
     "Every",
     "BestCheckpoint",

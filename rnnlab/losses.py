@@ -8,6 +8,8 @@ or ``target == ignore_index``) contribute nothing to the loss or the gradient.
 
 from __future__ import annotations
 
+import math
+
 from .backend import array_module
 from .checks import check_int_array
 from .nn.functional import log_softmax
@@ -125,6 +127,14 @@ def cross_entropy(
     return loss, d
 
 
+def _check_same_shape(pred_name, pred_shape, target) -> None:
+    if tuple(pred_shape) != tuple(target.shape):
+        raise ValueError(
+            f"{pred_name} has shape {tuple(pred_shape)} but target has "
+            f"{tuple(target.shape)}; they must match"
+        )
+
+
 def mse(pred, target, *, mask=None, reduction: str = "mean"):
     r"""Squared error over real entries.
 
@@ -143,11 +153,7 @@ def mse(pred, target, *, mask=None, reduction: str = "mean"):
     """
     _check_reduction(reduction)
     xp = array_module(pred, target, mask)
-    if tuple(pred.shape) != tuple(target.shape):
-        raise ValueError(
-            f"pred has shape {tuple(pred.shape)} "
-            f"but target has {tuple(target.shape)}; they must match"
-        )
+    _check_same_shape("pred", pred.shape, target)
     diff = pred - target.astype(pred.dtype, copy=False)
     if mask is None:
         count = diff.size
@@ -165,3 +171,98 @@ def mse(pred, target, *, mask=None, reduction: str = "mean"):
             raise ValueError("mask selects no entries")
         diff = diff * m
     return _reduce(diff * diff, diff * pred.dtype.type(2), count, reduction)
+
+
+def gaussian_nll(
+    pred, target, *, eps: float = 1e-6, full: bool = False, reduction: str = "mean"
+):
+    r"""Negative log-likelihood of ``target`` under a Gaussian per entry.
+
+    ``pred[..., 0]`` is the mean :math:`\mu` and ``pred[..., 1]`` the variance
+    :math:`\sigma^2` (already positive, e.g. a softplus: see
+    :class:`rnnlab.models.Forecaster`):
+
+    .. math:: \ell = \tfrac12 \left(\log \max(\sigma^2, \epsilon)
+              + \frac{(y - \mu)^2}{\max(\sigma^2, \epsilon)}\right)
+              \;\left[+ \tfrac12 \log 2\pi \text{ with } \texttt{full}\right]
+
+    Equal to ``torch.nn.GaussianNLLLoss(full=full, eps=eps, reduction=reduction)(
+    pred[..., 0], target, pred[..., 1])``, gradients included: like PyTorch, the
+    variance is clamped at ``eps`` for the value, while its gradient passes the clamp
+    as if it were not there.
+
+    Parameters
+    ----------
+    pred : float array, shape (..., 2)
+    target : array, shape (...)
+    eps : float, the smallest variance used
+    full : bool, add the constant :math:`\tfrac12\log 2\pi`
+    reduction : ``'mean'`` (default), ``'sum'`` or ``'none'``
+
+    Returns
+    -------
+    loss : float (array of shape (...) for ``'none'``)
+    dpred : array, shape (..., 2): the gradients w.r.t. the mean and the variance
+    """
+    _check_reduction(reduction)
+    xp = array_module(pred, target)
+    if pred.ndim < 1 or pred.shape[-1] != 2:
+        raise ValueError(
+            f"pred has shape {tuple(pred.shape)}; expected (..., 2): the mean and "
+            f"the variance of each entry"
+        )
+    _check_same_shape("pred[..., 0]", pred.shape[:-1], target)
+    if not eps > 0:
+        raise ValueError(f"eps must be positive, got {eps!r}")
+    mu, var = pred[..., 0], pred[..., 1]
+    if bool((var < 0).any()):
+        raise ValueError(
+            "pred[..., 1] holds a negative variance; pass a positive variance "
+            "(a softplus or exp of the raw output)"
+        )
+    v = xp.maximum(var, pred.dtype.type(eps))
+    diff = mu - target.astype(pred.dtype, copy=False)
+    per = 0.5 * (xp.log(v) + diff * diff / v)
+    if full:
+        per += pred.dtype.type(0.5 * math.log(2 * math.pi))
+    d = xp.empty_like(pred)
+    d[..., 0] = diff / v
+    d[..., 1] = 0.5 * (1 / v - diff * diff / (v * v))
+    return _reduce(per, d, per.size, reduction)
+
+
+def pinball(pred, target, quantiles, *, reduction: str = "mean"):
+    r"""Pinball (quantile) loss: ``pred[..., j]`` estimates quantile :math:`q_j`.
+
+    .. math:: \ell_j = \max\big(q_j (y - \hat y_j),\; (q_j - 1)(y - \hat y_j)\big)
+
+    Minimised in expectation by the :math:`q_j`-quantile of :math:`y`; for
+    :math:`q = 0.5` it is half the absolute error. ``'mean'`` averages over every
+    entry and quantile. At a tie :math:`\hat y_j = y` the gradient taken is
+    :math:`1 - q_j` (a subgradient).
+
+    Parameters
+    ----------
+    pred : float array, shape (..., Q)
+    target : array, shape (...)
+    quantiles : sequence of Q floats in (0, 1)
+    reduction : ``'mean'`` (default), ``'sum'`` or ``'none'`` (shape (..., Q))
+
+    Returns ``(loss, dpred)``, ``dpred`` of shape (..., Q).
+    """
+    _check_reduction(reduction)
+    xp = array_module(pred, target)
+    q = [float(v) for v in quantiles]
+    if not q or not all(0 < v < 1 for v in q):
+        raise ValueError(f"quantiles must be levels in (0, 1), got {quantiles!r}")
+    if pred.ndim < 1 or pred.shape[-1] != len(q):
+        raise ValueError(
+            f"pred has shape {tuple(pred.shape)}; expected (..., {len(q)}), one "
+            f"column per quantile of {q}"
+        )
+    _check_same_shape("pred[..., 0]", pred.shape[:-1], target)
+    qa = xp.asarray(q, dtype=pred.dtype)
+    under = target.astype(pred.dtype, copy=False)[..., None] - pred  # y - y_hat
+    per = xp.maximum(qa * under, (qa - 1) * under)
+    d = xp.where(under > 0, -qa, 1 - qa).astype(pred.dtype, copy=False)
+    return _reduce(per, d, per.size, reduction)

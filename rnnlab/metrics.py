@@ -226,3 +226,77 @@ def bootstrap_intervals(
         name: tuple(float(q) for q in np.quantile(v, [alpha, 1 - alpha]))
         for name, v in confusion_scores(counts).items()
     }
+
+
+# ---------------------------------------------------------------- forecasting
+def _forecast_pair(y_true, y_pred):
+    t = np.asarray(backend.to_numpy(y_true), dtype=np.float64)
+    p = np.asarray(backend.to_numpy(y_pred), dtype=np.float64)
+    if t.shape != p.shape or t.size == 0:
+        raise ValueError(
+            f"y_true and y_pred must have one non-empty shape, got {t.shape} and "
+            f"{p.shape}"
+        )
+    return t, p
+
+
+def smape(y_true, y_pred, axis=None):
+    r"""Symmetric mean absolute percentage error, in percent (the M4 definition).
+
+    .. math:: \text{sMAPE} = \frac{200}{n} \sum_i
+              \frac{|y_i - \hat y_i|}{|y_i| + |\hat y_i|}
+
+    Between 0 and 200; a term whose truth and forecast are both 0 counts 0.
+    ``axis`` : average over this axis only (e.g. ``0`` for one value per horizon step
+    of forecasts of shape (origins, horizon)); all entries by default.
+    """
+    t, p = _forecast_pair(y_true, y_pred)
+    num, den = np.abs(t - p), np.abs(t) + np.abs(p)
+    ratio = np.divide(num, den, out=np.zeros_like(num), where=den > 0)
+    return 200 * ratio.mean(axis=axis)
+
+
+def mase(y_true, y_pred, y_train, m: int = 1, axis=None):
+    r"""Mean absolute scaled error (Hyndman and Koehler 2006; the M4 definition).
+
+    .. math:: \text{MASE} = \frac{\frac1n \sum_i |y_i - \hat y_i|}
+              {\frac{1}{T - m} \sum_{t=m+1}^{T} |Y_t - Y_{t-m}|}
+
+    The forecast's mean absolute error over that of the seasonal naive forecast (the
+    value ``m`` steps earlier) one step ahead within the training series :math:`Y`.
+    Below 1: better than that in-sample naive forecast.
+
+    Parameters
+    ----------
+    y_true, y_pred : arrays of one shape
+    y_train : array, shape (T,), the training series (T > m)
+    m : int, the season length (1 for the non-seasonal naive forecast)
+    axis : as in :func:`smape`
+    """
+    t, p = _forecast_pair(y_true, y_pred)
+    Y = np.asarray(y_train, dtype=np.float64)
+    if not (isinstance(m, (int, np.integer)) and m >= 1):
+        raise ValueError(f"m must be a positive integer, got {m!r}")
+    if Y.ndim != 1 or Y.size <= m:
+        raise ValueError(
+            f"y_train must be a 1-D series longer than m = {m}, got shape {Y.shape}"
+        )
+    scale = np.abs(Y[m:] - Y[:-m]).mean()
+    if scale == 0:
+        raise ValueError(
+            f"y_train does not change over any {m} steps: the naive forecast is exact "
+            f"in sample and MASE is undefined"
+        )
+    return np.abs(t - p).mean(axis=axis) / scale
+
+
+def coverage(y_true, lower, upper, axis=None):
+    """Share of ``y_true`` inside ``[lower, upper]``: a prediction interval's coverage.
+
+    A well-calibrated 80% interval covers about 0.8 of what happens.
+    """
+    t, lo = _forecast_pair(y_true, lower)
+    _, hi = _forecast_pair(y_true, upper)
+    if (lo > hi).any():
+        raise ValueError("lower exceeds upper somewhere: pass (lower, upper) in order")
+    return ((lo <= t) & (t <= hi)).mean(axis=axis)

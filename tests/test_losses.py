@@ -305,3 +305,91 @@ def test_zero_total_class_weight_is_a_clear_error():
         cross_entropy(
             np.zeros((2, 3)), np.array([0, 0]), weight=np.array([0.0, 1.0, 1.0])
         )
+
+
+# ------------------------------------------------- Gaussian NLL and pinball
+def _gaussian_pred(rng, shape=(B, S)):
+    pred = rng.standard_normal(shape + (2,))
+    pred[..., 1] = np.abs(pred[..., 1]) + 0.2
+    return pred
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("full", [False, True])
+def test_gaussian_nll_equals_torch_with_its_gradients(
+    xp, on, torch, rng, reduction, full
+):
+    pred, y = _gaussian_pred(rng), rng.standard_normal((B, S))
+    pred[0, 0, 1] = 1e-9  # below eps: clamped for the value, not for the gradient
+    pt = torch.tensor(pred, requires_grad=True)
+    ref = torch.nn.GaussianNLLLoss(full=full, reduction=reduction)(
+        pt[..., 0], torch.tensor(y), pt[..., 1]
+    )
+    ref.backward(torch.ones_like(ref))
+    loss, d = rnnlab.gaussian_nll(on(pred), on(y), full=full, reduction=reduction)
+    np.testing.assert_allclose(_np(loss), ref.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(_np(d), pt.grad.numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_gaussian_nll_gradient_matches_finite_differences(xp, on, rng, reduction):
+    p, y = on(_gaussian_pred(rng)), on(rng.standard_normal((B, S)))
+    _, d = rnnlab.gaussian_nll(p, y, reduction=reduction)
+    num = numerical_gradient(
+        lambda: rnnlab.gaussian_nll(p, y, reduction=reduction)[0], p
+    )
+    assert relative_error(d, num) < 1e-8
+
+
+def test_gaussian_nll_is_smallest_at_the_true_variance(rng):
+    """Its expectation over y ~ N(0, 4) is smallest for the variance 4."""
+    y = 2 * rng.standard_normal(200_000)
+    losses = {
+        v: rnnlab.gaussian_nll(np.stack([0 * y, v + 0 * y], -1), y)[0]
+        for v in (1.0, 2.0, 4.0, 8.0)
+    }
+    assert min(losses, key=losses.get) == 4.0
+
+
+def test_pinball_value_gradient_and_its_quantile(xp, on, rng):
+    q = (0.1, 0.5, 0.9)
+    pred, y = rng.standard_normal((B, S, 3)), rng.standard_normal((B, S))
+    loss, d = rnnlab.pinball(on(pred), on(y), q, reduction="none")
+    u = y[..., None] - pred
+    qa = np.array(q)
+    np.testing.assert_allclose(_np(loss), np.where(u > 0, qa * u, (qa - 1) * u))
+    p = on(pred)
+    num = numerical_gradient(lambda: rnnlab.pinball(p, on(y), q)[0], p)
+    assert relative_error(rnnlab.pinball(p, on(y), q)[1], num) < 1e-8
+    # the median's pinball loss is half the absolute error
+    half = rnnlab.pinball(on(pred[..., 1:2]), on(y), [0.5])[0]
+    assert abs(half - 0.5 * np.abs(y - pred[..., 1]).mean()) < 1e-12
+
+
+def test_pinball_is_smallest_at_the_quantile(rng):
+    y = rng.exponential(size=100_000)
+    grid = np.linspace(0, 4, 401)
+    losses = [rnnlab.pinball(np.full((y.size, 1), c), y, [0.9])[0] for c in grid]
+    assert abs(grid[int(np.argmin(losses))] - np.quantile(y, 0.9)) < 0.02
+
+
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (lambda: rnnlab.gaussian_nll(np.zeros((3, 1)), np.zeros(3)), r"\(\.\.\., 2\)"),
+        (lambda: rnnlab.gaussian_nll(np.zeros((3, 2)), np.zeros(4)), "must match"),
+        (lambda: rnnlab.gaussian_nll(-np.ones((3, 2)), np.zeros(3)), "negative varia"),
+        (
+            lambda: rnnlab.pinball(np.zeros((3, 2)), np.zeros(3), [0.5]),
+            r"\(\.\.\., 1\)",
+        ),
+        (lambda: rnnlab.pinball(np.zeros((3, 1)), np.zeros(3), [1.5]), r"in \(0, 1\)"),
+        (
+            lambda: rnnlab.pinball(np.zeros((3, 1)), np.zeros(3), [0.5], reduction="x"),
+            "reduction",
+        ),
+    ],
+)
+def test_distribution_losses_name_bad_input(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()

@@ -182,3 +182,30 @@ def test_bootstrap_intervals_bad_input():
         bi(np.array([0, 1, 2]), np.array([0, 1, 1]), num_classes=2)
     with pytest.raises(ValueError, match="level must be between 0 and 1"):
         bi(np.array([0, 1]), np.array([0, 1]), level=95)
+
+
+# ------------------------------------------------------------------ forecasting
+def test_smape_mase_and_coverage_by_hand():
+    from rnnlab.metrics import coverage, mase, smape
+
+    y, f = np.array([[2.0, 4.0], [1.0, 0.0]]), np.array([[1.0, 4.0], [3.0, 0.0]])
+    # terms 1/3, 0, 2/4, and 0 for 0/0; 200 * mean
+    assert smape(y, f) == pytest.approx(200 * (1 / 3 + 0.5) / 4)
+    np.testing.assert_allclose(smape(y, f, axis=0), [200 * (1 / 3 + 0.5) / 2, 0])
+    train = np.array([1.0, 3.0, 2.0, 6.0])  # naive steps 2, 1, 4: scale 7/3
+    assert mase(y, f, train) == pytest.approx((3 / 4) / (7 / 3))
+    assert mase(y, f, train, m=2) == pytest.approx((3 / 4) / 2)  # |2-1|, |6-3|
+    assert coverage([1.0, 2.0, 3.0], [0.0, 2.5, 3.0], [1.0, 3.0, 4.0]) == 2 / 3
+
+
+def test_forecast_metrics_name_bad_input():
+    from rnnlab.metrics import coverage, mase, smape
+
+    with pytest.raises(ValueError, match="one non-empty shape"):
+        smape(np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match="longer than m = 4"):
+        mase(np.ones(2), np.ones(2), np.arange(4.0), m=4)
+    with pytest.raises(ValueError, match="MASE is undefined"):
+        mase(np.ones(2), np.ones(2), np.ones(5))
+    with pytest.raises(ValueError, match="lower exceeds upper"):
+        coverage(np.zeros(2), np.ones(2), np.zeros(2))

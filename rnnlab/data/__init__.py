@@ -1,8 +1,8 @@
 """Data: vocabularies, corpora, batching, windows, labelled tweets and movie reviews.
 
-Batching covers truncated-BPTT streams, length buckets and arrays; sliding windows are
-for time series, the tweets and the IMDb reviews (downloaded once, on request) for
-sentiment analysis.
+Batching covers truncated-BPTT streams, length buckets and arrays. Sliding windows,
+rolling-origin splits and a past-only scaler are for time series; the tweets and the
+IMDb reviews (downloaded once, on request) for sentiment analysis.
 """
 
 from .batching import ArrayBatches, BucketBatches, PairBatches, TBPTTBatches
@@ -12,6 +12,7 @@ from .vocab import CharVocab, WordVocab, tokenize
 from .tweets import TweetCorpus, load_tweets
 from .transduction import PairCorpus, load_cmudict, number_words
 from .windows import sliding_windows
+from .forecasting import RollingOrigin, Scaler, check_series
 
 __all__ = [
     "CharVocab",
@@ -24,6 +25,9 @@ __all__ = [
     "PairBatches",
     "ArrayBatches",
     "sliding_windows",
+    "check_series",
+    "RollingOrigin",
+    "Scaler",
     "load_tweets",
     "TweetCorpus",
     "PairCorpus",

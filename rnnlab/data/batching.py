@@ -272,7 +272,9 @@ class ArrayBatches:
 
     Parameters
     ----------
-    x : array, shape (n, T, F): n examples of T steps
+    x : array, shape (n, T, F): n examples of T steps; or a tuple of such arrays
+        (their T and F may differ), e.g. a forecaster's windows and the known future
+        inputs, passed together as the model's arguments
     y : array, shape (n, ...): their targets
     batch_size : int
     shuffle : bool, default True
@@ -282,8 +284,8 @@ class ArrayBatches:
     Yields
     ------
     (x_batch, y_batch)
-        x_batch (T, N, F), time-major as the recurrent layers expect, and
-        y_batch (N, ...)
+        x_batch (T, N, F), time-major as the recurrent layers expect (a tuple of them
+        for a tuple ``x``), and y_batch (N, ...)
     """
 
     def __init__(self, x, y, batch_size: int, *, shuffle: bool = True, seed: int = 0):
@@ -291,20 +293,26 @@ class ArrayBatches:
             raise ValueError(
                 f"batch_size must be a positive integer, got {batch_size!r}"
             )
-        if x.ndim != 3:
-            raise ValueError(f"x must have shape (n, T, F), got {tuple(x.shape)}")
-        if len(y) != len(x):
-            raise ValueError(f"x has {len(x)} examples but y has {len(y)}")
+        xs = x if isinstance(x, tuple) else (x,)
+        for i, a in enumerate(xs):
+            name = "x" if len(xs) == 1 else f"x[{i}]"
+            if a.ndim != 3:
+                raise ValueError(f"{name} must have shape (n, T, F), got {a.shape}")
+            if len(a) != len(y):
+                raise ValueError(f"{name} has {len(a)} examples but y has {len(y)}")
         self.x, self.y, self.batch_size = x, y, batch_size
         self.shuffle, self.seed, self.epoch = shuffle, seed, 0
 
     def __len__(self) -> int:
-        return -(-len(self.x) // self.batch_size)
+        return -(-len(self.y) // self.batch_size)
 
     def __iter__(self) -> Iterator:
         g = np.random.default_rng([self.seed, self.epoch])
         self.epoch += 1
-        idx = g.permutation(len(self.x)) if self.shuffle else np.arange(len(self.x))
+        idx = g.permutation(len(self.y)) if self.shuffle else np.arange(len(self.y))
         for i in range(0, idx.size, self.batch_size):
             b = idx[i : i + self.batch_size]
-            yield self.x[b].transpose(1, 0, 2), self.y[b]
+            if isinstance(self.x, tuple):
+                yield tuple(a[b].transpose(1, 0, 2) for a in self.x), self.y[b]
+            else:
+                yield self.x[b].transpose(1, 0, 2), self.y[b]

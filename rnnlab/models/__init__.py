@@ -6,6 +6,7 @@ rebuilds it.
 
 from .charlm import CharLM
 from .classifier import SequenceClassifier
+from .forecaster import Forecaster
 from .seq2seq import Seq2Seq
 
-__all__ = ["CharLM", "SequenceClassifier", "Seq2Seq"]
+__all__ = ["CharLM", "Forecaster", "SequenceClassifier", "Seq2Seq"]
