@@ -10,6 +10,9 @@ Two kinds:
   AUC). The computation comes from a library, e.g.
   ``EpochMetric(sklearn.metrics.f1_score, average="macro")``.
 
+For forecasts, :func:`smape`, :func:`mase` and :func:`coverage` score arrays of
+forecasts and prediction intervals directly (the M4 competition's metrics).
+
 Integer targets below 0 are padding (PyTorch's ``ignore_index`` is -100) and never
 count.
 """

@@ -76,3 +76,12 @@ def test_array_batches_carry_a_tuple_of_inputs():
     assert yb.tolist() == [0, 1, 2, 3]
     with pytest.raises(ValueError, match=r"x\[1\] has 9 examples but y has 10"):
         ArrayBatches((x, fut[:9]), y, 4)
+
+
+def test_sliding_windows_refuse_missing_values():
+    with pytest.raises(
+        ValueError,
+        match=r"1 missing or infinite values, the first at "
+        r"index \(3, 0\)",
+    ):
+        sliding_windows([1.0, 2.0, 3.0, np.nan, 5.0, 6.0], 2, 1)

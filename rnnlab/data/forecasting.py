@@ -10,6 +10,18 @@ from __future__ import annotations
 import numpy as np
 
 
+def check_every_step(a: np.ndarray, name: str = "series") -> None:
+    """Raise ``ValueError`` naming the first missing or infinite value of ``a``."""
+    bad = ~np.isfinite(a)
+    if bad.any():
+        where = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{name} holds {int(bad.sum())} missing or infinite values, the first at "
+            f"index {tuple(int(i) for i in where)}: fill or drop them first "
+            f"(forecasting models need every step)"
+        )
+
+
 def check_series(series, name: str = "series", dates=None) -> np.ndarray:
     """``series`` as a float64 array of shape (T,) or (T, F), checked.
 
@@ -21,14 +33,7 @@ def check_series(series, name: str = "series", dates=None) -> np.ndarray:
         raise ValueError(
             f"{name} must have shape (T,) or (T, F) with T >= 1, got {a.shape}"
         )
-    bad = ~np.isfinite(a)
-    if bad.any():
-        where = np.argwhere(bad)[0]
-        raise ValueError(
-            f"{name} holds {int(bad.sum())} missing or infinite values, the first at "
-            f"index {tuple(int(i) for i in where)}: fill or drop them first "
-            f"(forecasting models need every step)"
-        )
+    check_every_step(a, name)
     if dates is not None:
         d = np.asarray(dates)
         if d.shape != a.shape[:1]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .forecasting import check_every_step
+
 
 def sliding_windows(
     series, input_len: int, horizon: int = 1, stride: int = 1, target_columns=None
@@ -36,6 +38,8 @@ def sliding_windows(
         a = a[:, None]
     if a.ndim != 2:
         raise ValueError(f"series must have shape (T,) or (T, F), got {a.shape}")
+    if np.issubdtype(a.dtype, np.floating):
+        check_every_step(a)
     for name, v in (("input_len", input_len), ("horizon", horizon), ("stride", stride)):
         if not (isinstance(v, (int, np.integer)) and v >= 1):
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
