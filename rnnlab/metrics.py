@@ -277,7 +277,7 @@ def mase(y_true, y_pred, y_train, m: int = 1, axis=None):
     axis : as in :func:`smape`
     """
     t, p = _forecast_pair(y_true, y_pred)
-    Y = np.asarray(y_train, dtype=np.float64)
+    Y = np.asarray(backend.to_numpy(y_train), dtype=np.float64)
     if not (isinstance(m, (int, np.integer)) and m >= 1):
         raise ValueError(f"m must be a positive integer, got {m!r}")
     if Y.ndim != 1 or Y.size <= m:

@@ -111,3 +111,27 @@ def test_load_series_reads_the_shipped_data(name, steps, features):
     s = fc.load_series(name)
     assert len(s) == steps and s.features.shape == (steps, features)
     assert (np.diff(s.dates.astype(np.int64)) > 0).all()
+
+
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (lambda: fc.naive(Y, [0], 2), "at least 1 steps"),
+        (lambda: fc.seasonal_naive(Y, [3], 2, 4), r"m = 4\) needs .* at least 4"),
+        (lambda: fc.drift(Y, [1], 2), "drift needs .* at least 2"),
+    ],
+)
+def test_baselines_refuse_origins_without_enough_past(call, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+def test_fit_forecaster_refuses_too_few_windows():
+    from rnnlab.models import Forecaster
+
+    model = Forecaster(1, 5, hidden_size=4)
+    x, y = np.zeros((5, 3, 1)), np.zeros((5, 5))
+    with pytest.raises(ValueError, match="leave 0 for training"):
+        fc.fit_forecaster(model, x, y)
+    with pytest.raises(ValueError, match=r"val must lie in \(0, 1\)"):
+        fc.fit_forecaster(model, np.zeros((50, 3, 1)), np.zeros((50, 5)), val=0)

@@ -142,6 +142,35 @@ def test_recursive_forecast_feeds_the_forecast_back():
     np.testing.assert_allclose(out[:, 1], np.tanh(first) + 0.1)
 
 
+def test_recursive_forecast_feeds_back_into_target_index():
+    """The forecast goes into column target_index; the future fills the others."""
+    model = Forecaster(2, 1, hidden_size=2, cell="rnn", dtype=np.float64)
+    p = model.encoder.params
+    p["W_xh_l0"][...] = [
+        [1.0, 0.0],
+        [0.0, 1.0],
+    ]  # unit 0 reads column 0, unit 1 column 1
+    p["W_hh_l0"][...] = 0
+    p["b_h_l0"][...] = 0
+    model.head.params["W"][...] = [[0.0, 1.0]]  # the forecast is tanh(column 1)
+    model.head.params["b"][...] = 0
+    x = np.full((1, 3, 2), 0.5)
+    future = np.full((1, 3, 1), 9.0)
+    for index in (1, -1):
+        out = model.forecast(x, 3, future=future, target_index=index)
+        first = np.tanh(0.5)
+        np.testing.assert_allclose(
+            out[0], [first, np.tanh(first), np.tanh(np.tanh(first))]
+        )
+    # fed into column 0, the forecast never reaches the output: column 1 stays 0.5
+    out = model.forecast(x, 2, future=future[:, :2], target_index=0)
+    np.testing.assert_allclose(out[0, 1], np.tanh(9.0))
+    with pytest.raises(
+        ValueError, match=r"target_index must be an input column in \[-2, 2\)"
+    ):
+        model.forecast(x, 2, future=future[:, :2], target_index=2)
+
+
 def test_recursive_forecast_reads_the_other_features_from_future():
     model = Forecaster(2, 1, hidden_size=3)
     x = np.zeros((2, 4, 2))
@@ -197,3 +226,9 @@ def test_bad_inputs_are_named():
         dec(np.zeros((L, N, F), np.float32), np.zeros((3, N, 2), np.float32))
     with pytest.raises(ValueError, match="windows of shape"):
         model.predict(np.zeros((L, F)))
+    with pytest.raises(
+        ValueError, match=r"\(N, horizon, future_size\) = \(3, 4, 2\), got"
+    ):
+        dec.predict(np.zeros((N, L, F)), np.zeros((K, N, 2)))
+    with pytest.raises(ValueError, match=r"pass future of shape"):
+        dec.predict(np.zeros((N, L, F)))

@@ -141,21 +141,32 @@ def targets_at(y, origins, horizon: int) -> np.ndarray:
 
 
 # --- simple baselines ---------------------------------------------------------
+def _origins(origins, need: int, method: str) -> np.ndarray:
+    o = np.asarray(origins)
+    if o.ndim != 1 or not np.issubdtype(o.dtype, np.integer) or o.min() < need:
+        raise ValueError(
+            f"{method} needs integer origins with at least {need} steps before each, "
+            f"got {o.tolist()}"
+        )
+    return o
+
+
 def naive(y, origins, horizon: int) -> np.ndarray:
     """The last value seen, repeated: the random walk's forecast."""
-    last = np.asarray(y)[np.asarray(origins) - 1]
+    last = np.asarray(y)[_origins(origins, 1, "the naive forecast") - 1]
     return np.repeat(last[:, None], horizon, axis=1)
 
 
 def seasonal_naive(y, origins, horizon: int, m: int) -> np.ndarray:
     """The value one season earlier: step ``h`` repeats step ``o + h - m k`` < ``o``."""
     h = np.arange(horizon)
-    return np.asarray(y)[np.asarray(origins)[:, None] + h - m * (h // m + 1)]
+    o = _origins(origins, m, f"the seasonal naive forecast (m = {m})")
+    return np.asarray(y)[o[:, None] + h - m * (h // m + 1)]
 
 
 def drift(y, origins, horizon: int) -> np.ndarray:
     """The last value plus the average change so far, per step ahead."""
-    y, o = np.asarray(y), np.asarray(origins)
+    y, o = np.asarray(y), _origins(origins, 2, "drift")
     slope = (y[o - 1] - y[0]) / (o - 1)
     return y[o - 1][:, None] + slope[:, None] * np.arange(1, horizon + 1)
 
@@ -229,7 +240,7 @@ def ets(y, origins, horizon: int, m: int = 1, level: float = 0.8, seed: int = 0)
     y, o = np.asarray(y, float), np.asarray(origins)
     series = pd.Series(y, index=pd.RangeIndex(len(y)))
     first = int(o[0])
-    positive = (y[:first] > 0).all()
+    positive = (y > 0).all()  # multiplicative models need a positive series
     specs = [
         dict(error=e, trend=t, damped_trend=d, seasonal=s)
         for e in (("add", "mul") if positive else ("add",))
@@ -305,6 +316,12 @@ def fit_forecaster(
 
     n = len(y)
     cut = int(round(n * (1 - val)))
+    if not 0 < val < 1 or cut - model.horizon < 1 or cut >= n:
+        raise ValueError(
+            f"{n} windows with val={val!r} and horizon {model.horizon} leave "
+            f"{max(cut - model.horizon, 0)} for training and {max(n - cut, 0)} for "
+            "validation; both need at least one (val must lie in (0, 1))"
+        )
     train = np.arange(cut - model.horizon)
     held = np.arange(cut, n)
     backend.seed(seed)

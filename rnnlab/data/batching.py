@@ -293,6 +293,8 @@ class ArrayBatches:
             raise ValueError(
                 f"batch_size must be a positive integer, got {batch_size!r}"
             )
+        if isinstance(x, list):
+            x = tuple(x)  # several inputs, as a list or a tuple
         xs = x if isinstance(x, tuple) else (x,)
         for i, a in enumerate(xs):
             name = "x" if len(xs) == 1 else f"x[{i}]"

@@ -96,7 +96,7 @@ class Forecaster(Module):
             if not (isinstance(v, (int, np.integer)) and v >= low):
                 raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
         if head == "quantile":
-            q = [float(v) for v in quantiles or ()]
+            q = [float(v) for v in np.atleast_1d(quantiles if quantiles else [])]
             if not q or not all(0 < v < 1 for v in q) or q != sorted(set(q)):
                 raise ValueError(
                     "the quantile head needs quantiles: increasing levels in (0, 1), "
@@ -250,6 +250,20 @@ class Forecaster(Module):
             raise ValueError(
                 f"x must be windows of shape (N, L, input_size), got {x.shape}"
             )
+        if future is not None:
+            future = np.asarray(future)
+            expected = (len(x), self.horizon, self.config["future_size"])
+            if future.shape != expected:
+                raise ValueError(
+                    f"future must be the known future inputs of each window, shape "
+                    f"(N, horizon, future_size) = {expected}, got {future.shape}"
+                )
+        elif self.config["future_size"]:
+            raise ValueError(
+                f"this model reads known future inputs: pass future of shape "
+                f"(N, horizon, future_size) = "
+                f"{(len(x), self.horizon, self.config['future_size'])}"
+            )
         out = []
         with self.evaluating(), no_grad():
             for i in range(0, len(x), batch_size):
@@ -259,7 +273,7 @@ class Forecaster(Module):
                 )
                 fb = None
                 if future is not None:
-                    fb = np.asarray(future)[i : i + batch_size].transpose(1, 0, 2)
+                    fb = future[i : i + batch_size].transpose(1, 0, 2)
                     fb = backend.to_device(fb.astype(self.dtype), self.device)
                 out.append(backend.to_numpy(self(xb, fb)).astype(np.float64))
         pred = np.concatenate(out)
@@ -298,6 +312,12 @@ class Forecaster(Module):
                     f"forecast steps: future of shape ({N}, {steps}, {F - 1}), got "
                     f"{None if future is None else np.shape(future)}"
                 )
+        if not (isinstance(target_index, (int, np.integer)) and -F <= target_index < F):
+            raise ValueError(
+                f"target_index must be an input column in [-{F}, {F}), got "
+                f"{target_index!r}"
+            )
+        target_index %= F
         out = np.empty((N, steps))
         others = [j for j in range(F) if j != target_index]
         if self.config["head"] == "quantile":
