@@ -14,6 +14,7 @@ the course's own tools (:mod:`.course`).
 from . import (
     backend,
     callbacks,
+    ctc,
     course,
     data,
     decode,
@@ -30,6 +31,7 @@ from . import (
 from .backend import available_devices, seed, to_device, to_numpy
 from .callbacks import BestCheckpoint, EarlyStopping, Every
 from .gradcheck import assert_gradients_close, check_module
+from .ctc import ctc_loss
 from .losses import cross_entropy, gaussian_nll, mse, pinball
 from .metrics import EpochMetric, accuracy, coverage, mase, smape
 from .module import Module, ModuleDict, ModuleList, Sequential, is_grad_enabled, no_grad
@@ -88,6 +90,7 @@ __all__ = [
     "mse",
     "gaussian_nll",
     "pinball",
+    "ctc_loss",
     "SGD",
     "Adam",
     "StepLR",
@@ -119,6 +122,7 @@ __all__ = [
     # submodules
     "backend",
     "callbacks",
+    "ctc",
     "course",
     "data",
     "decode",

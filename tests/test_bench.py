@@ -100,3 +100,12 @@ def test_seq2seq_benchmark_runs_and_reports_every_case(torch):
     assert {"greedy", "beam"} <= set(dec) and dec["greedy length"] <= 5
     text = bench_seq2seq.format_report(step, dec, tiny)
     assert "training step" in text and "r/t" in text and "b/g" in text
+
+
+def test_ctc_benchmark_runs_and_reports(torch):
+    from rnnlab.course import bench_ctc
+
+    tiny = dict(batch=3, frames=10, classes=5, labels=3)
+    times = bench_ctc.run(tiny, repeats=1)
+    assert min(times["rnnlab"], times["torch"]) > 0 and times["gradient gap"] < 1e-5
+    assert "r/t" in bench_ctc.format_report(times, tiny)

@@ -5,7 +5,13 @@ rolling-origin splits and a past-only scaler are for time series; the tweets and
 IMDb reviews (downloaded once, on request) for sentiment analysis.
 """
 
-from .batching import ArrayBatches, BucketBatches, PairBatches, TBPTTBatches
+from .batching import (
+    ArrayBatches,
+    BucketBatches,
+    CTCBatches,
+    PairBatches,
+    TBPTTBatches,
+)
 from .corpora import load_pydoc_corpus, train_val_split
 from .imdb import ReviewCorpus, load_imdb
 from .vocab import CharVocab, WordVocab, tokenize
@@ -23,6 +29,7 @@ __all__ = [
     "TBPTTBatches",
     "BucketBatches",
     "PairBatches",
+    "CTCBatches",
     "ArrayBatches",
     "sliding_windows",
     "check_series",

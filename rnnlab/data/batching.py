@@ -8,6 +8,7 @@ from typing import Iterator
 import numpy as np
 
 from .. import backend
+from ..nn.sequences import pad_sequences
 
 
 class TBPTTBatches:
@@ -71,7 +72,8 @@ class BucketBatches:
 
     Parameters
     ----------
-    sequences : list of 1-D int arrays (token ids), each of length at least 1
+    sequences : list of 1-D int arrays (token ids), or of float arrays (T, F) of
+        feature frames (a spectrogram), each of length at least 1
     targets : array, shape (n, ...), or list of 1-D arrays
         One target per sequence (a label, a value), or one per step of each sequence
         (tags), padded with ``target_pad``.
@@ -87,7 +89,8 @@ class BucketBatches:
     Yields
     ------
     ((ids, lengths), target)
-        ``ids`` int64 (T_max, N) padded with ``pad_id``, ``lengths`` (N,), and the
+        ``ids`` int64 (T_max, N) padded with ``pad_id`` (frames: float (T_max, N, F)
+        padded with zeros), ``lengths`` (N,), and the
         batch's targets, ready for :func:`rnnlab.fit` and a model
         ``forward(ids, lengths)``.
     """
@@ -112,11 +115,21 @@ class BucketBatches:
         if not (isinstance(pool, int) and pool >= 1):
             raise ValueError(f"pool must be a positive integer, got {pool!r}")
         self.sequences = [np.asarray(backend.to_numpy(s)) for s in sequences]
+        # token ids (T,), or frames of features (T, F) such as a spectrogram's
+        self.frames = bool(self.sequences) and self.sequences[0].ndim == 2
         for i, s in enumerate(self.sequences):
-            if s.ndim != 1 or s.size == 0 or not np.issubdtype(s.dtype, np.integer):
+            ok = (
+                s.ndim == 2
+                and s.shape[1:] == self.sequences[0].shape[1:]
+                and np.issubdtype(s.dtype, np.floating)
+                if self.frames
+                else s.ndim == 1 and np.issubdtype(s.dtype, np.integer)
+            )
+            if not ok or s.shape[0] == 0:
                 raise ValueError(
-                    f"sequences[{i}] must be a non-empty 1-D integer array, got "
-                    f"shape {s.shape} and dtype {s.dtype}"
+                    f"sequences[{i}] must be a non-empty 1-D integer array (token "
+                    f"ids) or, like every sequence, a float array (T, F) of frames; "
+                    f"got shape {s.shape} and dtype {s.dtype}"
                 )
         if len(targets) != len(self.sequences):
             raise ValueError(
@@ -138,7 +151,7 @@ class BucketBatches:
                         f"targets[{i}] has shape {t.shape}, "
                         f"expected one per step {s.shape}"
                     )
-        self.lengths = np.array([s.size for s in self.sequences])
+        self.lengths = np.array([len(s) for s in self.sequences])
         self.batch_size, self.shuffle, self.bucket, self.pool = (
             batch_size,
             shuffle,
@@ -187,7 +200,11 @@ class BucketBatches:
         batches, self.epoch = self.order(self.epoch), self.epoch + 1
         for b in batches:
             lengths = self.lengths[b]
-            ids = _pad_columns([self.sequences[i] for i in b], self.pad_id)
+            seqs = [self.sequences[i] for i in b]
+            if self.frames:  # zero frames after the end, masked by the lengths
+                ids = pad_sequences(seqs, 0.0)[0]
+            else:
+                ids = _pad_columns(seqs, self.pad_id)
             if self.per_step:
                 first = self.targets[b[0]]
                 dtype = np.result_type(first.dtype, np.min_scalar_type(self.target_pad))
@@ -209,6 +226,20 @@ def _pad_columns(seqs, value) -> np.ndarray:
     out = np.full((max(len(q) for q in seqs), len(seqs)), value, dtype=np.int64)
     for col, q in enumerate(seqs):
         out[: len(q), col] = q
+    return out
+
+
+def _int_sequences(name: str, seqs, n: int, per: str) -> list[np.ndarray]:
+    """``seqs`` as NumPy 1-D integer arrays (empty ones allowed), one per ``per``."""
+    if len(seqs) != n:
+        raise ValueError(f"{name} has {len(seqs)} entries for {n} {per}")
+    out = [np.asarray(backend.to_numpy(t)) for t in seqs]
+    for i, t in enumerate(out):
+        if t.ndim != 1 or (t.size and not np.issubdtype(t.dtype, np.integer)):
+            raise ValueError(
+                f"{name}[{i}] must be a 1-D integer array, got shape {t.shape} "
+                f"and dtype {t.dtype}"
+            )
     return out
 
 
@@ -240,17 +271,7 @@ class PairBatches(BucketBatches):
     def __init__(
         self, sources, targets, batch_size: int, *, bos: int, eos: int, **kwargs
     ):
-        if len(targets) != len(sources):
-            raise ValueError(
-                f"targets has {len(targets)} entries for {len(sources)} sources"
-            )
-        self.target_seqs = [np.asarray(backend.to_numpy(t)) for t in targets]
-        for i, t in enumerate(self.target_seqs):
-            if t.ndim != 1 or (t.size and not np.issubdtype(t.dtype, np.integer)):
-                raise ValueError(
-                    f"targets[{i}] must be a 1-D integer array, got shape {t.shape} "
-                    f"and dtype {t.dtype}"
-                )
+        self.target_seqs = _int_sequences("targets", targets, len(sources), "sources")
         # the batches carry each pair's index, to look its target up
         super().__init__(sources, np.arange(len(sources)), batch_size, **kwargs)
         self.bos, self.eos = bos, eos
@@ -263,6 +284,42 @@ class PairBatches(BucketBatches):
                 [np.r_[t, self.eos] for t in targets], self.target_pad
             )
             yield (ids, lengths, tgt_in), tgt_out
+
+
+class CTCBatches(BucketBatches):
+    """Batches of (frames, label sequence) pairs for a CTC model, such as speech.
+
+    Bucketed and shuffled by the number of frames as :class:`BucketBatches` does.
+
+    Parameters
+    ----------
+    frames : list of float arrays (T_n, F), e.g. log-mel spectrograms
+    labels : list of 1-D int arrays, one label sequence per example
+    batch_size : int
+    **kwargs : ``shuffle``, ``bucket``, ``pool``, ``seed`` (see :class:`BucketBatches`)
+
+    Yields
+    ------
+    ((x, lengths), (labels, label_lengths))
+        ``x`` (T_max, N, F) padded with zeros, ``lengths`` (N,); ``labels`` (N, U_max)
+        padded with -1, ``label_lengths`` (N,): the arguments of a CTC model's
+        ``forward`` and of :func:`rnnlab.ctc_loss`.
+    """
+
+    def __init__(self, frames, labels, batch_size: int, **kwargs):
+        self.label_seqs = _int_sequences("labels", labels, len(frames), "inputs")
+        super().__init__(frames, np.arange(len(frames)), batch_size, **kwargs)
+        if not self.frames:
+            raise ValueError("frames must be float arrays of shape (T, F)")
+
+    def __iter__(self) -> Iterator:
+        for (x, lengths), index in super().__iter__():
+            seqs = [self.label_seqs[i].astype(np.int64) for i in index]
+            label_lengths = np.array([len(q) for q in seqs])
+            padded = np.full((len(seqs), max(1, label_lengths.max())), -1)
+            for n, q in enumerate(seqs):
+                padded[n, : len(q)] = q
+            yield (x, lengths), (padded, label_lengths)
 
 
 class ArrayBatches:

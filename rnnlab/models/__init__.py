@@ -6,7 +6,8 @@ rebuilds it.
 
 from .charlm import CharLM
 from .classifier import SequenceClassifier
+from .acoustic import CTCRecognizer
 from .forecaster import Forecaster
 from .seq2seq import Seq2Seq
 
-__all__ = ["CharLM", "Forecaster", "SequenceClassifier", "Seq2Seq"]
+__all__ = ["CharLM", "CTCRecognizer", "Forecaster", "SequenceClassifier", "Seq2Seq"]
