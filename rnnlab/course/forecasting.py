@@ -389,12 +389,15 @@ def mae_ratio_interval(
     return float(low), float(high)
 
 
-def markdown_table(rows: dict, columns, fmt: str = "{:.3f}", first: str = "") -> str:
+def markdown_table(rows: dict, columns, fmt="{:.3f}", first: str = "") -> str:
     """``{row name: {column: value}}`` as a Markdown table.
 
-    Numbers are formatted with ``fmt`` and the smallest of each column is bold; text
-    is written as it is.
+    Numbers are formatted with ``fmt`` (one format, or a dict of formats by column,
+    ``"{:.3f}"`` for the others) and the smallest of each column is bold; text is
+    written as it is.
     """
+    formats = fmt if isinstance(fmt, dict) else {}
+    default = "{:.3f}" if isinstance(fmt, dict) else fmt
     best = {
         c: min(
             (r[c] for r in rows.values() if not isinstance(r.get(c, ""), str)),
@@ -412,7 +415,7 @@ def markdown_table(rows: dict, columns, fmt: str = "{:.3f}", first: str = "") ->
             if isinstance(v, str):
                 cells.append(v)
                 continue
-            text = fmt.format(v)
+            text = formats.get(c, default).format(v)
             cells.append(f"**{text}**" if v == best[c] else text)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
