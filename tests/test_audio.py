@@ -69,7 +69,7 @@ def test_a_tone_lights_the_mel_band_of_its_frequency():
 def test_integer_pcm_is_scaled_to_unit_range(wave):
     pcm = (wave / np.abs(wave).max() * 32767).astype(np.int16)
     a = audio.stft(pcm)
-    b = audio.stft(pcm / 32767.0)
+    b = audio.stft(pcm / 32768.0)
     np.testing.assert_allclose(a, b)
 
 
@@ -142,3 +142,57 @@ def test_synthesis_names_bad_requests(espeak):
         synthesize([{"text": "3", "speed": 2}])
     with pytest.raises(RuntimeError, match="has no voice 'xx-nowhere'"):
         synthesize([{"text": "3", "voice": "xx-nowhere"}])
+
+
+def _wav_bytes(samples, rate=8000, channels=1):
+    import io
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.asarray(samples, dtype="<i2").tobytes())
+    return buffer.getvalue()
+
+
+def test_fsdd_loader_downloads_once_and_reads_the_recordings(tmp_path):
+    import zipfile
+
+    from rnnlab.data.fsdd import load_fsdd
+
+    archive = tmp_path / "served" / "v9.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("fsdd-9/recordings/3_theo_12.wav", _wav_bytes([1, -2, 3]))
+        z.writestr("fsdd-9/recordings/0_george_1.wav", _wav_bytes([5] * 10))
+        z.writestr("fsdd-9/README.md", "not audio")
+    cache = tmp_path / "cache"
+    rows = load_fsdd(cache, url=archive.as_uri())
+    assert [(r["speaker"], r["digit"], r["index"]) for r in rows] == [
+        ("george", 0, 1),
+        ("theo", 3, 12),
+    ]
+    assert rows[1]["wave"].tolist() == [1, -2, 3] and rows[1]["sample_rate"] == 8000
+    archive.unlink()  # the second call reads the cached copy
+    assert len(load_fsdd(cache, url=archive.as_uri())) == 2
+
+
+def test_fsdd_loader_errors_name_the_cause(tmp_path):
+    import zipfile
+
+    from rnnlab.data.fsdd import load_fsdd
+
+    with pytest.raises(OSError, match="save it as .*fsdd-nothing.zip"):
+        load_fsdd(tmp_path, url=(tmp_path / "nothing.zip").as_uri())
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as z:
+        z.writestr("x.txt", "")
+    with pytest.raises(ValueError, match="holds no recordings"):
+        load_fsdd(tmp_path / "c", url=empty.as_uri())
+    stereo = tmp_path / "stereo.zip"
+    with zipfile.ZipFile(stereo, "w") as z:
+        z.writestr("r/recordings/1_a_0.wav", _wav_bytes([1, 2, 3, 4], channels=2))
+    with pytest.raises(ValueError, match="expected 16-bit mono PCM"):
+        load_fsdd(tmp_path / "d", url=stereo.as_uri())

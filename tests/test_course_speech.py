@@ -53,3 +53,4 @@ def test_small_corpus_builds_and_reads_back_from_cache(tmp_path):
     )
     assert all(np.array_equal(a, b) for a, b in zip(c.test_waves, again.test_waves))
     assert again.train == c.train and np.array_equal(again.train_snr, c.train_snr)
+    assert np.array_equal(again.train_rt60, c.train_rt60)

@@ -3,8 +3,9 @@
 Utterances of one to four words from a 20-word vocabulary (the ten digits and ten
 commands), spoken by eSpeak NG (:mod:`rnnlab.data.speech`) in many voices, speeds and
 pitches. The split is by voice: the test voices' variants are never heard in training.
-Training audio is degraded with white noise at random signal-to-noise ratios; the test
-audio is kept clean, to be degraded at each measured level.
+Training audio is degraded with white noise at random signal-to-noise ratios and, some
+of it, with room reverberation; the test audio is kept clean, to be degraded at each
+measured level.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.audio import log_mel_spectrogram
-from ..data.speech import add_noise, synthesize
+from ..data.speech import add_noise, reverberate, synthesize
 
 WORDS = (
     "zero one two three four five six seven eight nine "
@@ -69,6 +70,18 @@ def features(wave, sample_rate: int) -> np.ndarray:
     return log_mel_spectrogram(wave, sample_rate, **FEATURES).astype(np.float32)
 
 
+def degrade(wave, sample_rate: int, snr=None, rt60=0.0, rng=None) -> np.ndarray:
+    """Audio (int16 or float), reverberated for ``rt60`` seconds, then with white noise
+    at ``snr`` dB (None or inf: none), as floats (int16 scaled to [-1, 1])."""
+    x = np.asarray(wave)
+    x = x / 32768.0 if x.dtype == np.int16 else x.astype(np.float64)
+    if rt60 > 0:
+        x = reverberate(x, sample_rate, rt60, rng)
+    if snr is not None and np.isfinite(snr):
+        x = add_noise(x, snr, rng)
+    return x
+
+
 @dataclass
 class Corpus:
     """The chapter's data.
@@ -76,6 +89,7 @@ class Corpus:
     ``train`` / ``test``: the requests (text, voice, rate, pitch) of each utterance;
     ``train_features``: log-mel features of the (noisy) training audio;
     ``train_snr``: each training utterance's SNR in dB (inf: clean);
+    ``train_rt60``: its reverberation time in seconds (0: none);
     ``test_waves``: the clean test audio, int16; ``sample_rate``.
     """
 
@@ -83,6 +97,7 @@ class Corpus:
     test: list
     train_features: list
     train_snr: np.ndarray
+    train_rt60: np.ndarray
     test_waves: list
     sample_rate: int
 
@@ -93,13 +108,17 @@ def build_corpus(
     seed: int = 0,
     train_snrs=(30.0, 20.0, 10.0),
     clean_share: float = 0.4,
+    reverb_share: float = 0.3,
+    rt60_range=(0.2, 0.6),
     cache_dir=None,
 ) -> Corpus:
     """Synthesise, degrade and featurise the corpus (about 6 s), or read it from cache.
 
-    Each training utterance is clean with probability ``clean_share``, or has white
-    noise at one of ``train_snrs`` (dB). With ``cache_dir``, the result is stored
-    under a name made from the arguments and read back next time.
+    Each training utterance is reverberated with probability ``reverb_share`` (a
+    reverberation time drawn uniformly from ``rt60_range``, in seconds), and then is
+    clean with probability ``clean_share`` or has white noise at one of ``train_snrs``
+    (dB). With ``cache_dir``, the result is stored under a name made from the arguments
+    and read back next time.
     """
     args = dict(
         n_train=n_train,
@@ -107,6 +126,8 @@ def build_corpus(
         seed=seed,
         train_snrs=list(train_snrs),
         clean_share=clean_share,
+        reverb_share=reverb_share,
+        rt60_range=list(rt60_range),
     )
     key = hashlib.sha256(json.dumps(args, sort_keys=True).encode()).hexdigest()[:16]
     path = None if cache_dir is None else Path(cache_dir) / f"speech-{key}.npz"
@@ -120,11 +141,14 @@ def build_corpus(
     snr = np.where(
         rng.random(n_train) < clean_share, np.inf, rng.choice(train_snrs, n_train)
     )
+    rt60 = np.where(
+        rng.random(n_train) < reverb_share, rng.uniform(*rt60_range, n_train), 0.0
+    )
     feats = [
-        features(w if np.isinf(s) else add_noise(w / 32768.0, s, rng), rate)
-        for w, s in zip(waves[:n_train], snr)
+        features(degrade(w, rate, s, r, rng), rate)
+        for w, s, r in zip(waves[:n_train], snr, rt60)
     ]
-    corpus = Corpus(train, test, feats, snr, waves[n_train:], rate)
+    corpus = Corpus(train, test, feats, snr, rt60, waves[n_train:], rate)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         _write(path, corpus)
@@ -150,6 +174,7 @@ def _write(path: Path, c: Corpus) -> None:
         waves=waves,
         wave_ends=wave_ends,
         snr=c.train_snr,
+        rt60=c.train_rt60,
         meta=np.array(meta),
     )
 
@@ -162,6 +187,7 @@ def _read(path: Path) -> Corpus:
             meta["test"],
             _unpack(f["feats"], f["feat_ends"]),
             f["snr"],
+            f["rt60"],
             _unpack(f["waves"], f["wave_ends"]),
             meta["sample_rate"],
         )

@@ -19,6 +19,7 @@ from .tweets import TweetCorpus, load_tweets
 from .transduction import PairCorpus, load_cmudict, number_words
 from .windows import sliding_windows
 from .forecasting import RollingOrigin, Scaler, check_series
+from .fsdd import load_fsdd
 
 __all__ = [
     "CharVocab",
@@ -35,6 +36,7 @@ __all__ = [
     "check_series",
     "RollingOrigin",
     "Scaler",
+    "load_fsdd",
     "load_tweets",
     "TweetCorpus",
     "PairCorpus",

@@ -17,7 +17,7 @@ def _check_wave(x, name="x") -> np.ndarray:
     if a.size == 0:
         raise ValueError(f"{name} is empty: there is no audio to analyse")
     if np.issubdtype(a.dtype, np.integer):
-        a = a / np.iinfo(a.dtype).max  # 16-bit PCM and the like: to [-1, 1]
+        a = a / -float(np.iinfo(a.dtype).min)  # 16-bit PCM: divide by 2^15
     a = a.astype(np.float64, copy=False)
     if not np.isfinite(a).all():
         raise ValueError(f"{name} holds NaN or infinite samples")

@@ -198,7 +198,8 @@ def reverberate(x, sample_rate: int, rt60: float, rng: np.random.Generator):
     t = np.arange(int(rt60 * sample_rate)) / sample_rate
     ir = rng.standard_normal(t.size) * np.exp(-6.9 * t / rt60) * 0.1
     ir[0] = 1.0
-    y = np.convolve(x, ir)[: x.size]
+    n = 1 << int(x.size + ir.size - 1).bit_length()  # FFT convolution: long rooms
+    y = np.fft.irfft(np.fft.rfft(x, n) * np.fft.rfft(ir, n), n)[: x.size]
     return y * np.sqrt(np.mean(x**2) / np.mean(y**2))
 
 
