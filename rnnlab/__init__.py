@@ -32,7 +32,7 @@ from .backend import available_devices, seed, to_device, to_numpy
 from .callbacks import BestCheckpoint, EarlyStopping, Every
 from .gradcheck import assert_gradients_close, check_module
 from .ctc import ctc_loss
-from .losses import cross_entropy, gaussian_nll, mse, pinball
+from .losses import bce_with_logits, cross_entropy, gaussian_nll, mse, pinball
 from .metrics import EpochMetric, accuracy, coverage, mase, smape
 from .module import Module, ModuleDict, ModuleList, Sequential, is_grad_enabled, no_grad
 from .nn.layers import Dropout, Embedding, Linear
@@ -91,6 +91,7 @@ __all__ = [
     "gaussian_nll",
     "pinball",
     "ctc_loss",
+    "bce_with_logits",
     "SGD",
     "Adam",
     "StepLR",

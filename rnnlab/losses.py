@@ -12,7 +12,7 @@ import math
 
 from .backend import array_module
 from .checks import check_int_array
-from .nn.functional import log_softmax
+from .nn.functional import log_softmax, sigmoid
 
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -135,6 +135,28 @@ def _check_same_shape(pred_name, pred_shape, target) -> None:
         )
 
 
+def _entry_mask(xp, mask, pred):
+    """``(mask as pred's dtype broadcast to pred's shape, count of real entries)``.
+
+    ``mask`` has ``pred``'s shape, or that shape without the last axis (whole time
+    steps); None means every entry is real: ``(None, pred.size)``.
+    """
+    if mask is None:
+        return None, pred.size
+    m = mask.astype(pred.dtype)
+    if m.shape != pred.shape:
+        if tuple(m.shape) != tuple(pred.shape[:-1]):
+            raise ValueError(
+                f"mask has shape {tuple(mask.shape)}, "
+                f"expected {tuple(pred.shape)} or {tuple(pred.shape[:-1])}"
+            )
+        m = xp.broadcast_to(m[..., None], pred.shape)
+    count = int(m.sum())
+    if count == 0:
+        raise ValueError("mask selects no entries")
+    return m, count
+
+
 def mse(pred, target, *, mask=None, reduction: str = "mean"):
     r"""Squared error over real entries.
 
@@ -155,20 +177,8 @@ def mse(pred, target, *, mask=None, reduction: str = "mean"):
     xp = array_module(pred, target, mask)
     _check_same_shape("pred", pred.shape, target)
     diff = pred - target.astype(pred.dtype, copy=False)
-    if mask is None:
-        count = diff.size
-    else:
-        m = mask.astype(pred.dtype)
-        if m.shape != pred.shape:
-            if tuple(m.shape) != tuple(pred.shape[:-1]):
-                raise ValueError(
-                    f"mask has shape {tuple(mask.shape)}, "
-                    f"expected {tuple(pred.shape)} or {tuple(pred.shape[:-1])}"
-                )
-            m = xp.broadcast_to(m[..., None], pred.shape)
-        count = int(m.sum())
-        if count == 0:
-            raise ValueError("mask selects no entries")
+    m, count = _entry_mask(xp, mask, pred)
+    if m is not None:
         diff = diff * m
     return _reduce(diff * diff, diff * pred.dtype.type(2), count, reduction)
 
@@ -266,3 +276,52 @@ def pinball(pred, target, quantiles, *, reduction: str = "mean"):
     per = xp.maximum(qa * under, (qa - 1) * under)
     d = xp.where(under > 0, -qa, 1 - qa).astype(pred.dtype, copy=False)
     return _reduce(per, d, per.size, reduction)
+
+
+def bce_with_logits(
+    logits, targets, *, mask=None, pos_weight=None, reduction: str = "mean"
+):
+    r"""Binary cross-entropy of independent sigmoid outputs, from their logits.
+
+    For a piano roll, a set of tags, any target of 0s and 1s (or probabilities):
+
+    .. math:: \ell = -\big[p\, y \log \sigma(z) + (1 - y) \log(1 - \sigma(z))\big],
+              \qquad \frac{\partial \ell}{\partial z} = \sigma(z)\,(p y + 1 - y) - p y
+
+    computed stably as :math:`(1 - y) z + (1 + (p - 1) y)\,\operatorname{softplus}(-z)`.
+    Equal to ``torch.nn.BCEWithLogitsLoss(pos_weight=p, reduction=...)``, gradients
+    included.
+
+    Parameters
+    ----------
+    logits : float array, any shape
+    targets : array of the same shape, values in [0, 1]
+    mask : array, the logits' shape or that shape without the last axis, optional
+        0 for padded entries (or, without the last axis, padded time steps); 'mean'
+        then averages over the real entries only.
+    pos_weight : float or array broadcast over the last axis, optional
+        The weight :math:`p` of the positive targets (a rare note, a rare tag).
+    reduction : ``'mean'`` (default), ``'sum'`` or ``'none'``
+
+    Returns ``(loss, dlogits)``, ``dlogits`` in the dtype of ``logits``.
+    """
+    _check_reduction(reduction)
+    xp = array_module(logits, targets, mask, pos_weight)
+    _check_same_shape("logits", logits.shape, targets)
+    y = targets.astype(logits.dtype, copy=False)
+    if bool(((y < 0) | (y > 1)).any()):
+        raise ValueError("targets must lie in [0, 1] (0/1 labels or probabilities)")
+    z = logits
+    softplus_neg = xp.logaddexp(0, -z)  # -log sigmoid(z), without overflow
+    if pos_weight is None:
+        per = (1 - y) * z + softplus_neg
+        d = sigmoid(z) - y
+    else:
+        p = xp.asarray(pos_weight, dtype=z.dtype)
+        scale = 1 + (p - 1) * y
+        per = (1 - y) * z + scale * softplus_neg
+        d = scale * sigmoid(z) - p * y
+    m, count = _entry_mask(xp, mask, z)
+    if m is not None:
+        per, d = per * m, d * m
+    return _reduce(per, d.astype(z.dtype, copy=False), count, reduction)

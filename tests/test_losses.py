@@ -393,3 +393,55 @@ def test_pinball_is_smallest_at_the_quantile(rng):
 def test_distribution_losses_name_bad_input(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+# ---------------------------------------------------------- binary cross-entropy
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_bce_with_logits_equals_torch_with_gradients(
+    xp, on, torch, rng, reduction, weighted
+):
+    z = 4 * rng.standard_normal((B, S, V))
+    y = (rng.random((B, S, V)) < 0.3).astype(float)
+    y[0, 0, :2] = [0.25, 0.75]  # soft targets too
+    pw = rng.uniform(0.5, 3, V) if weighted else None
+    zt = torch.tensor(z, requires_grad=True)
+    ref = torch.nn.BCEWithLogitsLoss(
+        pos_weight=None if pw is None else torch.tensor(pw), reduction=reduction
+    )(zt, torch.tensor(y))
+    ref.backward(torch.ones_like(ref))
+    pw_on = None if pw is None else on(pw)
+    loss, d = rnnlab.bce_with_logits(
+        on(z), on(y), pos_weight=pw_on, reduction=reduction
+    )
+    np.testing.assert_allclose(_np(loss), ref.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(_np(d), zt.grad.numpy(), atol=1e-14)
+
+
+def test_bce_with_logits_finite_differences_mask_and_extreme_logits(xp, on, rng):
+    z, y = on(rng.standard_normal((B, S, V))), on((rng.random((B, S, V)) < 0.5) * 1.0)
+    mask = np.ones((B, S))
+    mask[0, 2:] = 0
+    loss, d = rnnlab.bce_with_logits(z, y, mask=on(mask))
+    num = numerical_gradient(lambda: rnnlab.bce_with_logits(z, y, mask=on(mask))[0], z)
+    assert relative_error(d, num) < 1e-8
+    assert (_np(d)[0, 2:] == 0).all()
+    # masked steps do not count: the mean is over the real entries only
+    full, _ = rnnlab.bce_with_logits(z, y, reduction="none")
+    assert loss == pytest.approx(
+        float((_np(full) * mask[..., None]).sum() / (mask.sum() * V))
+    )
+    big = on(np.array([[800.0, -800.0]]))
+    value, grad = rnnlab.bce_with_logits(
+        big, on(np.array([[0.0, 1.0]])), reduction="sum"
+    )
+    assert value == pytest.approx(1600.0) and np.isfinite(_np(grad)).all()
+
+
+def test_bce_with_logits_names_bad_input():
+    with pytest.raises(ValueError, match=r"targets must lie in \[0, 1\]"):
+        rnnlab.bce_with_logits(np.zeros(3), np.array([0.0, 2.0, 1.0]))
+    with pytest.raises(ValueError, match="must match"):
+        rnnlab.bce_with_logits(np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match="mask selects no entries"):
+        rnnlab.bce_with_logits(np.zeros((2, 3)), np.zeros((2, 3)), mask=np.zeros(2))
