@@ -11,7 +11,7 @@ NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_solutions_are_collapsed_in_jupyterlab(path):
     cells = json.loads(path.read_text())["cells"]
-    inside, open_cells = False, []
+    inside, open_cells, telling = False, [], []
     for i, c in enumerate(cells):
         src = "".join(c["source"])
         if "{solution-start}" in src:
@@ -24,10 +24,20 @@ def test_solutions_are_collapsed_in_jupyterlab(path):
             )
             if shown:
                 open_cells.append(i)
+            first = src.splitlines()[0] if src else ""
+            if first not in ("% Solution", "# Solution") and not first.startswith(
+                "```{solution-end}"
+            ):
+                telling.append(i)  # JupyterLab shows this line while collapsed
             inside = "{solution-end}" not in src
     assert not open_cells, (
         f"{path.name}: solution cells {open_cells} would sit open under their exercise "
         f"in JupyterLab: run python tools/collapse_solutions.py {path.as_posix()}"
+    )
+    assert not telling, (
+        f"{path.name}: solution cells {telling} would show their first line under the "
+        f"exercise in JupyterLab: run python tools/collapse_solutions.py "
+        f"{path.as_posix()}"
     )
 
 

@@ -3,8 +3,10 @@
 The cells between a ``{solution-start}`` cell and its ``{solution-end}`` cell (that one
 included) get ``jupyter.source_hidden`` (and ``outputs_hidden`` for code), so a student
 working the exercises sees the exercise, not the answer, until they click it open.
-Solution text that shares a cell with a fence is split into its own cell. The book
-ignores this metadata: its solutions are dropdowns either way.
+Solution text that shares a cell with a fence is split into its own cell. JupyterLab
+still shows the first source line of a collapsed cell, so every solution cell starts
+with a neutral line: ``% Solution`` (a MyST comment) or ``# Solution``. The book ignores
+the metadata: its solutions are dropdowns either way.
 
     python tools/collapse_solutions.py notebooks/*.ipynb
 
@@ -14,6 +16,19 @@ ignores this metadata: its solutions are dropdowns either way.
 import json
 import sys
 import re
+
+
+#: the first line of every collapsed solution cell: JupyterLab shows a collapsed cell's
+#: first source line, which must not give the answer away. "%" starts a MyST comment,
+#: which neither the book nor jupyterlab-myst renders.
+FIRST_LINE = {"markdown": "% Solution\n", "code": "# Solution\n"}
+
+
+def neutral_first_line(cell):
+    src = "".join(cell["source"])
+    first = FIRST_LINE[cell["cell_type"]]
+    if not src.startswith(first):
+        cell["source"] = (first + src).splitlines(True)
 
 
 def split_end(src):
@@ -40,6 +55,7 @@ for p in sys.argv[1:]:
                 }
                 if "id" in c:
                     new["id"] = c["id"] + "-sol"
+                neutral_first_line(new)
                 cells.append(new)
             inside = True
             continue
@@ -47,6 +63,8 @@ for p in sys.argv[1:]:
             if c["cell_type"] == "markdown" and "{solution-end}" in src:
                 end, rest = split_end(src)
                 c["source"] = end.splitlines(True)
+                if not end.lstrip().startswith("```{solution-end}"):
+                    neutral_first_line(c)  # solution text above the closing fence
                 c.setdefault("metadata", {}).setdefault("jupyter", {})[
                     "source_hidden"
                 ] = True
@@ -67,6 +85,7 @@ for p in sys.argv[1:]:
             j["source_hidden"] = True
             if c["cell_type"] == "code":
                 j["outputs_hidden"] = True
+            neutral_first_line(c)
         cells.append(c)
     nb["cells"] = cells
     with open(p, "w") as f:
