@@ -300,7 +300,8 @@ def test_classifier_bad_configuration():
     ):
         SequenceClassifier(5, 2, pool="sum")
     with pytest.raises(
-        ValueError, match=r"cell must be one of \['gru', 'lstm', 'rnn'\], got 'tcn'"
+        ValueError,
+        match=r"cell must be one of \['gru', 'irnn', 'lstm', 'rnn'\], got 'tcn'",
     ):
         SequenceClassifier(5, 2, cell="tcn")
 
@@ -517,3 +518,70 @@ def test_classifier_equals_torch_on_the_same_weights(torch, cell, pool):
     if pool == "attention":
         for name, t in zip("Wbv", (W, b, v)):
             close(m.pool.grads[name], t)
+
+
+# ------------------------------------------------------ classifiers of vectors, IRNN
+@pytest.mark.parametrize("cell, pool", [("irnn", "last"), ("lstm", "mean")])
+def test_classifier_of_features_passes_finite_differences(cell, pool, device, on):
+    rnnlab.seed(0)
+    m = SequenceClassifier.for_features(
+        3, 4, hidden_size=5, cell=cell, pool=pool, bidirectional=True,
+        dtype=np.float64,
+    ).to(device)  # fmt: skip
+    x = on(np.random.default_rng(0).standard_normal((6, 2, 3)))
+    lengths = on(np.array([6, 3]))
+    rnnlab.assert_gradients_close(rnnlab.check_module(m, x, lengths))
+
+
+def test_classifier_of_features_equals_torch_on_the_same_weights(torch):
+    """An IRNN reading vectors (no embedding), its last state into a linear head: the
+    logits, the input gradient and every weight gradient equal PyTorch's."""
+    from rnnlab.interop import to_torch, torch_state_dict
+
+    rnnlab.seed(2)
+    m = SequenceClassifier.for_features(
+        3, 4, hidden_size=5, cell="irnn", pool="last", dtype=np.float64
+    )
+    # the IRNN starts at the identity, zero biases, ReLU
+    np.testing.assert_array_equal(m.rnn.params["W_hh_l0"], np.eye(5))
+    assert not m.rnn.params["b_h_l0"].any() and m.rnn.nonlinearity == "relu"
+    g = np.random.default_rng(2)
+    x, G = g.standard_normal((7, 2, 3)), g.standard_normal((2, 4))
+    logits = m(x)
+    m.zero_grad()
+    dx = m.backward(G)
+
+    rnn = to_torch(m.rnn)
+    assert rnn.nonlinearity == "relu"
+    xt = torch.tensor(x, requires_grad=True)
+    _, h_n = rnn(xt)
+    W = torch.nn.Parameter(torch.tensor(m.head.params["W"]))
+    b = torch.nn.Parameter(torch.tensor(m.head.params["b"]))
+    ref = h_n[-1] @ W.T + b
+    (ref * torch.tensor(G)).sum().backward()
+    np.testing.assert_allclose(logits, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(m.head.grads["W"], W.grad.numpy(), atol=1e-10)
+    for key, grad in torch_state_dict(m.rnn, grads=True).items():
+        np.testing.assert_allclose(grad, getattr(rnn, key).grad.numpy(), atol=1e-10)
+
+
+def test_classifier_of_features_round_trips_and_names_bad_input(tmp_path):
+    m = SequenceClassifier.for_features(8, 10, hidden_size=6, cell="irnn")
+    m.save(tmp_path / "rows.npz")
+    again = SequenceClassifier.from_checkpoint(tmp_path / "rows.npz")
+    assert again.config == m.config and again.embed is None
+    x = np.random.default_rng(0).random((8, 3, 8)).astype(np.float32)
+    with rnnlab.no_grad():
+        np.testing.assert_array_equal(m(x), again(x))
+    assert "input_size=8" in repr(m)
+    with pytest.raises(ValueError, match=r"x has size 5 in its last dimension, "):
+        m(np.zeros((8, 3, 5), np.float32))
+    with pytest.raises(ValueError, match=r"x must have 3 dimensions \(T, N, input"):
+        m(np.zeros((8, 3), np.float32))
+    with pytest.raises(ValueError, match="input_size must be a positive integer"):
+        SequenceClassifier.for_features(0, 10)
+    with pytest.raises(ValueError, match="give vocab_size .* or input_size"):
+        SequenceClassifier(5, 2, input_size=3)
+    with pytest.raises(TypeError, match="IRNN is a ReLU RNN"):
+        rnnlab.nn.recurrent.IRNN(3, 4, nonlinearity="tanh")

@@ -52,26 +52,34 @@ def test_seq2seq_passes_finite_differences(
 def test_seq2seq_equals_torch_on_the_same_weights(
     torch, cell, bidirectional, attention, layers
 ):
-    from rnnlab.course.torch_seq2seq import TorchSeq2Seq, seq2seq_state_dict
-
     m = _model(cell, bidirectional, attention, layers)
     src, tgt = _batch(1)
     G = np.random.default_rng(2).standard_normal((T, N, VT))
-    logits = m(src, LENGTHS, tgt)
-    m.zero_grad()
-    m.backward(G)
-
-    twin = TorchSeq2Seq.from_rnnlab(m)
-    ref = twin(torch.tensor(src), torch.tensor(LENGTHS), torch.tensor(tgt))
-    (ref * torch.tensor(G)).sum().backward()
-
-    np.testing.assert_allclose(logits, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    twin = _assert_equals_twin(torch, m, src, tgt, G)
     alpha = twin.attention_weights.detach().numpy()
     np.testing.assert_allclose(m.attention_weights, alpha, atol=1e-12)
+
+
+def _assert_equals_twin(torch, m, src, tgt, G):
+    """Logits and every gradient (and the source's, for vectors) equal those of the
+    PyTorch twin on the same weights; returns the twin."""
+    from rnnlab.course.torch_seq2seq import TorchSeq2Seq, seq2seq_state_dict
+
+    logits = m(src, LENGTHS, tgt)
+    m.zero_grad()
+    d_src = m.backward(G)
+    twin = TorchSeq2Seq.from_rnnlab(m)
+    src_t = torch.tensor(src, requires_grad=d_src is not None)
+    ref = twin(src_t, torch.tensor(LENGTHS), torch.tensor(tgt))
+    (ref * torch.tensor(G)).sum().backward()
+    np.testing.assert_allclose(logits, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
     for name, grad in seq2seq_state_dict(m, grads=True).items():
         np.testing.assert_allclose(
             grad, twin.get_parameter(name).grad.numpy(), atol=1e-10, err_msg=name
         )
+    if d_src is not None:
+        np.testing.assert_allclose(d_src, src_t.grad.numpy(), atol=1e-10)
+    return twin
 
 
 @pytest.mark.parametrize("attention", [None, "additive"])
@@ -290,3 +298,57 @@ def test_decoding_step_drives_the_decoders_as_translate_does():
     beam = m.translate(sources, method="beam", beam_size=3, **common)
     assert [t for t, _ in found] == beam
     assert m.training  # the step ran in eval mode and left the mode as it was
+
+
+# ----------------------------------------------- vectors in (frames), tokens out
+F = 3
+
+
+def _features_model(cell="gru", attention="additive", dtype=np.float64):
+    from rnnlab.data import WordVocab
+
+    rnnlab.seed(0)
+    words = WordVocab(["a", "three", "moving", "left"])
+    return Seq2Seq.for_features(
+        F, words, embedding_dim=3, hidden_size=4, cell=cell, attention=attention,
+        dtype=dtype,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("cell, attention", [("gru", "additive"), ("lstm", "general")])
+def test_seq2seq_of_features_passes_finite_differences(cell, attention, device, on):
+    m = _features_model(cell, attention).to(device)
+    g = np.random.default_rng(0)
+    src, tgt = g.standard_normal((S, N, F)), g.integers(0, len(m.tgt_vocab), (T, N))
+    errors = rnnlab.check_module(m, on(src), on(LENGTHS), on(tgt), eps=1e-4)
+    rnnlab.assert_gradients_close(errors)
+
+
+def test_seq2seq_of_features_equals_torch_on_the_same_weights(torch):
+    m = _features_model()
+    g = np.random.default_rng(1)
+    src, tgt = g.standard_normal((S, N, F)), g.integers(0, len(m.tgt_vocab), (T, N))
+    _assert_equals_twin(torch, m, src, tgt, g.standard_normal((T, N, len(m.tgt_vocab))))
+
+
+def test_seq2seq_of_features_translates_to_words_and_round_trips(tmp_path):
+    m = _features_model(dtype=np.float32)
+    g = np.random.default_rng(2)
+    clips = [g.random((5, F)).astype(np.float32), g.random((2, F)).astype(np.float32)]
+    out = m.translate(clips, max_len=4)
+    assert len(out) == 2 and all(isinstance(w, str) for o in out for w in o)
+    assert m.translate(clips, max_len=4, method="beam", beam_size=1) == out
+    (w,) = m.align(clips[:1], [m.tgt_vocab.encode(["a", "three"])])
+    assert w.shape == (3, 5)
+    np.testing.assert_allclose(w.sum(axis=1), 1, rtol=1e-5)
+    m.save(tmp_path / "cap.npz")
+    again = Seq2Seq.from_checkpoint(tmp_path / "cap.npz")
+    assert again.src_vocab is None and again.tgt_vocab == m.tgt_vocab
+    assert again.translate(clips, max_len=4) == out
+    assert "vectors of 3" in repr(m)
+    with pytest.raises(ValueError, match=r"sources\[0\] must be a non-empty array of"):
+        m.translate([g.random(F).astype(np.float32)])
+    with pytest.raises(ValueError, match=r"src has size 2 in its last dimension"):
+        m(np.zeros((S, N, 2), np.float32), None, np.zeros((T, N), np.int64))
+    with pytest.raises(ValueError, match="give src_vocab_size .* or input_size"):
+        Seq2Seq(None, 5)

@@ -100,10 +100,13 @@ class TorchSeq2Seq(nn.Module):
         self.cell, self.bidirectional = c["cell"], c["bidirectional"]
         kw = dict(dtype=dtype)
         Layer = _RECURRENT[c["cell"]]
-        self.src_embed = nn.Embedding(c["src_vocab_size"], E, **kw)
+        F = c.get("input_size")  # a model of features reads its vectors as they are
+        self.src_embed = (
+            nn.Identity() if F else nn.Embedding(c["src_vocab_size"], E, **kw)
+        )
         self.tgt_embed = nn.Embedding(c["tgt_vocab_size"], E, **kw)
         self.encoder = Layer(
-            E, H, L, dropout=c["dropout"], bidirectional=c["bidirectional"], **kw
+            F or E, H, L, dropout=c["dropout"], bidirectional=c["bidirectional"], **kw
         )
         if c["bidirectional"]:
             self.bridge = nn.Linear(D * H, H, **kw)
@@ -157,7 +160,7 @@ class TorchSeq2Seq(nn.Module):
         states, _ = self.decoder(self.tgt_embed(tgt_in), s0)  # (T, N, H)
         if self.attention is None:
             return self.out(self.drop(states))
-        S, N = src.shape
+        S, N = src.shape[:2]
         lengths = torch.full((N,), S) if src_lengths is None else src_lengths
         mask = torch.arange(S)[None, :] < lengths[:, None]  # (N, S)
         context, alpha = self.attention(states, outputs.transpose(0, 1), mask)

@@ -36,7 +36,7 @@ class CTCRecognizer(Module):
     n_features : int, features per frame (e.g. 40 log-mel energies)
     n_classes : int, labels plus the blank
     hidden_size, num_layers : int
-    cell : ``'rnn'``, ``'lstm'`` or ``'gru'`` (default)
+    cell : ``'rnn'``, ``'irnn'``, ``'lstm'`` or ``'gru'`` (default)
     stack : int, frames per step of the recurrent network (default 3)
     bidirectional : bool (default True)
     dropout : float, between recurrent layers

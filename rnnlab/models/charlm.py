@@ -16,10 +16,10 @@ from ..data import CharVocab
 from ..nn.functional import softmax
 from ..nn.layers import Embedding, Linear
 from ..module import Module, no_grad
-from ..nn.recurrent import GRU, LSTM, RNN
+from ..nn.recurrent import GRU, IRNN, LSTM, RNN
 
 #: Recurrent layers a CharLM can use, by name.
-RECURRENT = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+RECURRENT = {"rnn": RNN, "irnn": IRNN, "lstm": LSTM, "gru": GRU}
 
 
 class CharLM(Module):
@@ -32,7 +32,8 @@ class CharLM(Module):
     vocab : CharVocab
     hidden_size : int
     num_layers : int
-    cell : ``'rnn'``, ``'lstm'`` or ``'gru'`` (a recurrent layer in :data:`RECURRENT`)
+    cell : ``'rnn'``, ``'irnn'``, ``'lstm'`` or ``'gru'`` (a recurrent layer in
+        :data:`RECURRENT`)
     embedding_dim : int, optional
         Size of a learned embedding of the input characters. ``None`` (default)
         feeds one-hot vectors, as in Karpathy's ``min-char-rnn``.

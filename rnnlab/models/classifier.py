@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import backend
 from ..backend import array_module
+from ..checks import check_float_array
 from ..data.vocab import WordVocab, tokenize
 from ..module import no_grad
 from ..nn.functional import softmax
@@ -38,7 +39,7 @@ class SequenceClassifier(Module):
     ----------
     vocab_size, num_classes : int
     embedding_dim, hidden_size, num_layers : int
-    cell : ``'rnn'``, ``'lstm'`` or ``'gru'`` (default)
+    cell : ``'rnn'``, ``'irnn'``, ``'lstm'`` or ``'gru'`` (default)
     pool : ``'last'``, ``'mean'`` (default), ``'max'`` or ``'attention'``
         ``'last'`` takes the final states ``h_n`` of the top layer, both directions (the
         last *real* step of each sequence); ``'mean'`` and ``'max'`` pool over the real
@@ -52,7 +53,8 @@ class SequenceClassifier(Module):
 
     ``forward(ids, lengths=None) -> logits`` with ids (T, N) and logits (N,
     num_classes); ``backward(dlogits)`` returns nothing (the ids are integers).
-    Submodules: ``embed``, ``rnn``, ``pool`` (unless ``'last'``), ``drop``, ``head``.
+    Submodules: ``embed`` (None for :meth:`for_features`), ``rnn``, ``pool`` (unless
+    ``'last'``), ``drop``, ``head``.
     ``save``/``from_checkpoint`` store the configuration with the weights.
 
     Built with :meth:`for_text`, the model also keeps its vocabulary and class names
@@ -83,9 +85,29 @@ class SequenceClassifier(Module):
         model.vocab, model.labels = vocab, labels
         return model
 
+    @classmethod
+    def for_features(
+        cls, input_size: int, num_classes: int, **kwargs
+    ) -> "SequenceClassifier":
+        """A classifier of sequences of vectors (pixels, frames, measurements) rather
+        than token ids: ``forward(x, lengths=None)`` takes x (T, N, input_size), fed
+        to the recurrent layer as it is (no embedding), and ``backward`` returns dx.
+        ``kwargs`` as for the constructor.
+
+        >>> model = SequenceClassifier.for_features(8, 10, cell="lstm")  # 8x8 images
+        >>> logits = model(rows)  # rows (8, N, 8): one image row per time step
+        """
+        if not (isinstance(input_size, (int, np.integer)) and input_size >= 1):
+            raise ValueError(
+                f"input_size must be a positive integer, got {input_size!r}"
+            )
+        if "embedding_dim" in kwargs:
+            raise TypeError("a classifier of features has no embedding_dim")
+        return cls(None, num_classes, input_size=int(input_size), **kwargs)
+
     def __init__(
         self,
-        vocab_size: int,
+        vocab_size: int | None,
         num_classes: int,
         embedding_dim: int = 64,
         hidden_size: int = 128,
@@ -94,9 +116,16 @@ class SequenceClassifier(Module):
         pool: str = "mean",
         bidirectional: bool = False,
         dropout: float = 0.0,
+        input_size: int | None = None,
         dtype=np.float32,
     ):
         super().__init__()
+        if (vocab_size is None) == (input_size is None):
+            raise ValueError(
+                "give vocab_size (token ids in) or input_size (vectors in; see "
+                f"for_features), not both or neither: got {vocab_size!r} and "
+                f"{input_size!r}"
+            )
         if cell not in RECURRENT:
             raise ValueError(f"cell must be one of {sorted(RECURRENT)}, got {cell!r}")
         if pool not in POOLS:
@@ -104,17 +133,20 @@ class SequenceClassifier(Module):
         self.config = dict(
             vocab_size=vocab_size,
             num_classes=num_classes,
-            embedding_dim=embedding_dim,
+            embedding_dim=embedding_dim if input_size is None else None,
             hidden_size=hidden_size,
             num_layers=num_layers,
             cell=cell,
             pool=pool,
             bidirectional=bidirectional,
             dropout=dropout,
+            input_size=input_size,
         )
-        self.embed = Embedding(vocab_size, embedding_dim, dtype=dtype)
+        self.embed = None  # vectors go to the recurrent layer as they are
+        if vocab_size is not None:
+            self.embed = Embedding(vocab_size, embedding_dim, dtype=dtype)
         self.rnn = RECURRENT[cell](
-            embedding_dim,
+            embedding_dim if input_size is None else input_size,
             hidden_size,
             num_layers=num_layers,
             dropout=dropout,
@@ -132,9 +164,18 @@ class SequenceClassifier(Module):
     def forward(self, ids, lengths=None):
         """ids : int array, shape (T, N) -> logits, shape (N, K).
 
-        ``lengths`` : int array, shape (N,), optional.
+        ``lengths`` : int array, shape (N,), optional. A model made by
+        :meth:`for_features` takes float vectors instead, shape (T, N, input_size).
         """
-        out, h_n = self.rnn(self.embed(ids), lengths=lengths)
+        if self.embed is None:
+            check_float_array(
+                "x", ids, ndim=3, like=self.head.params["W"],
+                last=self.config["input_size"], shape_desc="(T, N, input_size)",
+            )  # fmt: skip
+            x = ids
+        else:
+            x = self.embed(ids)
+        out, h_n = self.rnn(x, lengths=lengths)
         if self.config["pool"] == "last":
             h_n = h_n[0] if isinstance(h_n, tuple) else h_n  # an LSTM's (h_n, c_n)
             D = self.rnn.num_directions
@@ -150,9 +191,13 @@ class SequenceClassifier(Module):
     def backward(self, dlogits):
         """dlogits : array, shape (N, K).
 
-        Adds every parameter's gradient; returns None.
+        Adds every parameter's gradient; returns None, or dx (T, N, input_size) for a
+        model of features.
         """
-        self.embed.backward(self._backward_to_embeddings(dlogits))
+        dx = self._backward_to_embeddings(dlogits)
+        if self.embed is None:
+            return dx
+        self.embed.backward(dx)
 
     def _backward_to_embeddings(self, dlogits):
         """Backward through head, pooling and recurrent layer: dL/d(embedded input),
@@ -302,5 +347,7 @@ class SequenceClassifier(Module):
     def extra_repr(self):
         c = self.config
         return (
-            f"vocab={c['vocab_size']}, classes={c['num_classes']}, pool={c['pool']!r}"
-        )
+            f"vocab={c['vocab_size']}"
+            if c["input_size"] is None
+            else f"input_size={c['input_size']}"
+        ) + f", classes={c['num_classes']}, pool={c['pool']!r}"

@@ -54,7 +54,7 @@ class Forecaster(Module):
     input_size : int, features per input step (the target's own history included)
     horizon : int, steps forecast at once
     hidden_size, num_layers : int
-    cell : ``'rnn'``, ``'lstm'`` or ``'gru'`` (default)
+    cell : ``'rnn'``, ``'irnn'``, ``'lstm'`` or ``'gru'`` (default)
     head : ``'point'`` (default), ``'gaussian'`` or ``'quantile'``
     quantiles : levels in (0, 1) for the quantile head, e.g. ``(0.1, 0.5, 0.9)``
     decoder : bool, forecast with a recurrent decoder over the horizon

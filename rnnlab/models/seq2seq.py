@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import backend
 from ..backend import array_module
-from ..checks import check_int_array
+from ..checks import check_float_array, check_int_array
 from ..data.vocab import WordVocab
 from ..decode import beam_search, greedy, sample
 from ..module import Module, no_grad
@@ -46,7 +46,7 @@ class Seq2Seq(Module):
     embedding_dim, hidden_size, num_layers : int
         The decoder has ``num_layers`` layers of ``hidden_size`` units, as the encoder
         (each direction).
-    cell : ``'rnn'``, ``'lstm'`` or ``'gru'`` (default)
+    cell : ``'rnn'``, ``'irnn'``, ``'lstm'`` or ``'gru'`` (default)
     bidirectional : bool
         A bidirectional encoder (default). Its two final states per layer are joined
         and mapped to the decoder's by the bridge; a one-directional encoder's final
@@ -91,9 +91,32 @@ class Seq2Seq(Module):
         model.src_vocab, model.tgt_vocab = src_vocab, tgt_vocab
         return model
 
+    @classmethod
+    def for_features(cls, input_size: int, tgt_vocab: WordVocab, **kwargs) -> "Seq2Seq":
+        """A model from sequences of vectors (video frames, audio features) to tokens:
+        the encoder reads the source vectors as they are, src (S, N, input_size) float,
+        with no embedding; ``tgt_vocab`` as for :meth:`for_vocabs` (saved with the
+        weights). ``kwargs`` as for the constructor.
+
+        >>> model = Seq2Seq.for_features(24 * 24, words, attention="additive")
+        >>> model.translate([clip.reshape(12, -1)])  # [['a', 'three', ...]], trained
+        """
+        if not (isinstance(input_size, (int, np.integer)) and input_size >= 1):
+            raise ValueError(
+                f"input_size must be a positive integer, got {input_size!r}"
+            )
+        if not isinstance(tgt_vocab, WordVocab):
+            raise TypeError(
+                f"tgt_vocab must be a WordVocab, got {type(tgt_vocab).__name__}"
+            )
+        tgt_vocab.bos_id, tgt_vocab.eos_id  # noqa: B018 - raise if missing
+        model = cls(None, len(tgt_vocab), input_size=int(input_size), **kwargs)
+        model.tgt_vocab = tgt_vocab
+        return model
+
     def __init__(
         self,
-        src_vocab_size: int,
+        src_vocab_size: int | None,
         tgt_vocab_size: int,
         embedding_dim: int = 64,
         hidden_size: int = 128,
@@ -102,9 +125,16 @@ class Seq2Seq(Module):
         bidirectional: bool = True,
         attention: str | None = "additive",
         dropout: float = 0.0,
+        input_size: int | None = None,
         dtype=np.float32,
     ):
         super().__init__()
+        if (src_vocab_size is None) == (input_size is None):
+            raise ValueError(
+                "give src_vocab_size (token ids in) or input_size (vectors in; see "
+                f"for_features), not both or neither: got {src_vocab_size!r} and "
+                f"{input_size!r}"
+            )
         if cell not in RECURRENT:
             raise ValueError(f"cell must be one of {sorted(RECURRENT)}, got {cell!r}")
         if attention not in ATTENTION:
@@ -125,13 +155,21 @@ class Seq2Seq(Module):
             bidirectional=bidirectional,
             attention=attention,
             dropout=dropout,
+            input_size=input_size,
         )
         E, H, D = embedding_dim, hidden_size, 2 if bidirectional else 1
         Layer = RECURRENT[cell]
-        self.src_embed = Embedding(src_vocab_size, E, dtype=dtype)
+        self.src_embed = None  # source vectors go to the encoder as they are
+        if input_size is None:
+            self.src_embed = Embedding(src_vocab_size, E, dtype=dtype)
         self.tgt_embed = Embedding(tgt_vocab_size, E, dtype=dtype)
         self.encoder = Layer(
-            E, H, num_layers, dropout=dropout, bidirectional=bidirectional, dtype=dtype
+            E if input_size is None else input_size,
+            H,
+            num_layers,
+            dropout=dropout,
+            bidirectional=bidirectional,
+            dtype=dtype,
         )
         if bidirectional:
             self.bridge = Linear(D * H, H, dtype=dtype)
@@ -163,10 +201,19 @@ class Seq2Seq(Module):
 
     def encode(self, src, src_lengths):
         """Encoder outputs (S, N, D*H) and the decoder's initial state."""
-        check_int_array("src", src, high=self.config["src_vocab_size"])
-        if src.ndim != 2:
-            raise ValueError(f"src must have shape (S, N), got {tuple(src.shape)}")
-        outputs, h_n = self.encoder(self.src_embed(src), lengths=src_lengths)
+        if self.src_embed is None:
+            F = self.config["input_size"]
+            check_float_array(
+                "src", src, ndim=3, like=self.out.params["W"], last=F,
+                shape_desc=f"(S, N, input_size={F})",
+            )  # fmt: skip
+            x = src
+        else:
+            check_int_array("src", src, high=self.config["src_vocab_size"])
+            if src.ndim != 2:
+                raise ValueError(f"src must have shape (S, N), got {tuple(src.shape)}")
+            x = self.src_embed(src)
+        outputs, h_n = self.encoder(x, lengths=src_lengths)
         if not self.config["bidirectional"]:
             return outputs, h_n
         if isinstance(h_n, tuple):  # an LSTM's (h_n, c_n)
@@ -188,6 +235,8 @@ class Seq2Seq(Module):
             else:
                 d_s0 = self._bridge_backward(self.bridge, d_s0)
         dx, _ = self.encoder.backward(d_outputs, d_s0)
+        if self.src_embed is None:
+            return dx
         self.src_embed.backward(dx)
 
     def _bridge_backward(self, linear, d_s0):
@@ -240,16 +289,17 @@ class Seq2Seq(Module):
 
         Parameters
         ----------
-        src : int array, shape (S, N)
+        src : int array, shape (S, N); for a model of features (:meth:`for_features`)
+            a float array, shape (S, N, input_size)
         src_lengths : int array, shape (N,), or None when no source is padded
         tgt_in : int array, shape (T, N): ``bos`` then the target without its last
             token; padding anywhere after a target's end is harmless (the decoder
             runs forward in time) once the loss ignores it
         """
         check_int_array("tgt_in", tgt_in, high=self.config["tgt_vocab_size"])
-        if tgt_in.ndim != 2 or tgt_in.shape[1] != src.shape[-1]:
+        if tgt_in.ndim != 2 or tgt_in.shape[1] != src.shape[1]:
             raise ValueError(
-                f"tgt_in must have shape (T, N) with N = {src.shape[-1]} as src, got "
+                f"tgt_in must have shape (T, N) with N = {src.shape[1]} as src, got "
                 f"{tuple(tgt_in.shape)}"
             )
         outputs, s0 = self.encode(src, src_lengths)
@@ -257,11 +307,12 @@ class Seq2Seq(Module):
         return self._read_out(states, outputs.transpose(1, 0, 2), src_lengths)
 
     def backward(self, dlogits):
-        """dlogits : array, shape (T, N, tgt_vocab_size). Adds every gradient."""
+        """dlogits : array, shape (T, N, tgt_vocab_size). Adds every gradient; returns
+        None, or d_src (S, N, input_size) for a model of features."""
         d_states, d_outputs = self._read_out_backward(dlogits)
         dx, d_s0 = self.decoder.backward(d_states)
         self.tgt_embed.backward(dx)
-        self._encode_backward(d_outputs, d_s0)  # d_outputs None: outputs unused
+        return self._encode_backward(d_outputs, d_s0)  # d_outputs None: unused
 
     # --- decoding -------------------------------------------------------------
     def _decode_state(self, outputs, s0, src_lengths) -> dict:
@@ -348,7 +399,8 @@ class Seq2Seq(Module):
         ----------
         sources : list of 1-D int arrays (source token ids), each non-empty; or, for a
             model made by :meth:`for_vocabs`, a list of token lists (``list("cat")``,
-            ``"three hundred".split()``)
+            ``"three hundred".split()``); for a model of features, float arrays of
+            shape (S_n, input_size)
         bos, eos : target token ids that start and end a target; by default the
             target vocabulary's ``<bos>`` and ``<eos>``
         method : ``'greedy'``, ``'sample'`` (with ``temperature``, ``top_k``,
@@ -363,7 +415,7 @@ class Seq2Seq(Module):
         Returns
         -------
         one list of target ids per source, without ``bos`` and ``eos`` (target tokens
-        when the sources were tokens)
+        when the sources were tokens, or vectors for a model of :meth:`for_features`)
         """
         if method not in ("greedy", "sample", "beam"):
             raise ValueError(
@@ -404,7 +456,8 @@ class Seq2Seq(Module):
             "beam": dict(beam_size=beam_size, alpha=length_penalty),
         }[method]
         out = self._translate(sources, bos, eos, method, max_len, options, batch_size)
-        if not tokens:
+        # token lists in, or vectors in with a target vocabulary: tokens out
+        if not (tokens or (self.src_embed is None and self.tgt_vocab is not None)):
             return out
         # every token the model wrote, specials too (eos ended it and is left out)
         return [self.tgt_vocab.decode(t, skip_specials=False) for t in out]
@@ -473,11 +526,18 @@ class Seq2Seq(Module):
         return out
 
     def _translate(self, sources, bos, eos, method, max_len, options, batch_size):
+        ids = self.src_embed is not None
         for i, s in enumerate(sources):
-            if np.ndim(s) != 1 or len(s) == 0:
+            if np.ndim(s) != (1 if ids else 2) or len(s) == 0:
+                want = (
+                    "a non-empty 1-D array of token ids"
+                    if ids
+                    else (
+                        f"a non-empty array of vectors (S, {self.config['input_size']})"
+                    )
+                )
                 raise ValueError(
-                    f"sources[{i}] must be a non-empty 1-D array of token ids, got "
-                    f"shape {np.shape(s)}"
+                    f"sources[{i}] must be {want}, got shape {np.shape(s)}"
                 )
         out = []
         for i in range(0, len(sources), batch_size):
@@ -502,22 +562,28 @@ class Seq2Seq(Module):
     extra_keys = {"src_vocab": "src_vocab", "tgt_vocab": "tgt_vocab"}
 
     def checkpoint_extras(self) -> dict:
-        if self.src_vocab is None:
-            return {}
         return {
-            "src_vocab": self.src_vocab.to_dict(),
-            "tgt_vocab": self.tgt_vocab.to_dict(),
+            key: getattr(self, key).to_dict()
+            for key in self.extra_keys
+            if getattr(self, key) is not None
         }
 
     @classmethod
     def from_extras(cls, config, extras, dtype) -> "Seq2Seq":
         config.pop("src_vocab_size"), config.pop("tgt_vocab_size")
-        src, tgt = (WordVocab.from_dict(extras[k]) for k in ("src_vocab", "tgt_vocab"))
+        tgt = WordVocab.from_dict(extras["tgt_vocab"])
+        if "src_vocab" not in extras:  # a model of features
+            return cls.for_features(
+                config.pop("input_size"), tgt, dtype=dtype, **config
+            )
+        src = WordVocab.from_dict(extras["src_vocab"])
+        config.pop("input_size", None)
         return cls.for_vocabs(src, tgt, dtype=dtype, **config)
 
     def extra_repr(self):
         c = self.config
+        src = c["src_vocab_size"] or f"vectors of {c['input_size']}"
         return (
-            f"{c['src_vocab_size']} -> {c['tgt_vocab_size']}, cell={c['cell']!r}, "
+            f"{src} -> {c['tgt_vocab_size']}, cell={c['cell']!r}, "
             f"attention={c['attention']!r}"
         )

@@ -5,12 +5,13 @@ the shared machinery of :mod:`.base`."""
 from .base import CellBase, RecurrentBase
 from .gru import GRU, GRUCell
 from .lstm import LSTM, LSTMCell
-from .rnn import RNN, RNNCell, rnn_step_backward, rnn_step_forward
+from .rnn import IRNN, RNN, RNNCell, rnn_step_backward, rnn_step_forward
 
 __all__ = [
     "CellBase",
     "RecurrentBase",
     "RNN",
+    "IRNN",
     "RNNCell",
     "LSTM",
     "LSTMCell",

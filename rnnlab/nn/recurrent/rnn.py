@@ -323,3 +323,21 @@ class RNN(RecurrentBase):
             if self.nonlinearity != "tanh"
             else ""
         )
+
+
+def IRNN(input_size: int, hidden_size: int, num_layers: int = 1, **kwargs) -> RNN:
+    r"""A ReLU RNN started at the identity: the IRNN of Le, Jaitly and Hinton (2015).
+
+    .. math:: h_t = \max(0,\; W_{xh} x_t + W_{hh} h_{t-1} + b_h), \qquad
+        W_{hh} = I,\; b_h = 0 \text{ at the start}
+
+    With the identity, the state is copied forward unchanged until the inputs and the
+    learned weights change it, so gradients neither vanish nor explode early in
+    training. ``kwargs`` as for :class:`RNN` (``nonlinearity`` excepted); the
+    chapter "Images and video as sequences" compares it with the gated cells.
+    """
+    if "nonlinearity" in kwargs:
+        raise TypeError("IRNN is a ReLU RNN: it takes no nonlinearity argument")
+    from ..init import identity_  # init reaches into the layers: import it late
+
+    return identity_(RNN(input_size, hidden_size, num_layers, "relu", **kwargs))
