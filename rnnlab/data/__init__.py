@@ -9,6 +9,7 @@ from .batching import (
     ArrayBatches,
     BucketBatches,
     CTCBatches,
+    FrameBatches,
     PairBatches,
     TBPTTBatches,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "BucketBatches",
     "PairBatches",
     "CTCBatches",
+    "FrameBatches",
     "ArrayBatches",
     "sliding_windows",
     "check_series",

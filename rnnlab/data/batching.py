@@ -322,6 +322,48 @@ class CTCBatches(BucketBatches):
             yield (x, lengths), (padded, label_lengths)
 
 
+class FrameBatches(BucketBatches):
+    """Batches for next-frame prediction: each sequence of frames (a piano roll, a
+    video clip) is its own target, one step ahead.
+
+    Bucketed and shuffled by length as :class:`BucketBatches` does.
+
+    Parameters
+    ----------
+    sequences : list of float arrays (T_n, F), values in [0, 1], each of at least two
+        frames
+    batch_size : int
+    **kwargs : ``shuffle``, ``bucket``, ``pool``, ``seed`` (see :class:`BucketBatches`)
+
+    Yields
+    ------
+    ((x, lengths), (y, mask))
+        ``x`` (T_max, N, F) the frames but the last, ``lengths`` (N,) = T_n - 1;
+        ``y`` (T_max, N, F) the frames but the first, ``mask`` (T_max, N) 1 on real
+        steps and 0 on padding: for :func:`rnnlab.fit` with a
+        :class:`rnnlab.models.FramePredictor` and
+        :func:`rnnlab.models.frames.next_frame_loss`.
+    """
+
+    def __init__(self, sequences, batch_size: int, **kwargs):
+        sequences = [np.asarray(backend.to_numpy(s)) for s in sequences]
+        for i, s in enumerate(sequences):
+            if s.ndim != 2 or len(s) < 2 or not np.issubdtype(s.dtype, np.floating):
+                raise ValueError(
+                    f"sequences[{i}] must be a float array (T >= 2, F) of frames, got "
+                    f"shape {s.shape} and dtype {s.dtype}"
+                )
+        super().__init__([s[:-1] for s in sequences], np.arange(len(sequences)),
+                         batch_size, **kwargs)  # fmt: skip
+        self.next = [s[1:] for s in sequences]
+
+    def __iter__(self) -> Iterator:
+        for (x, lengths), index in super().__iter__():
+            y = pad_sequences([self.next[i] for i in index], 0.0)[0]
+            mask = (np.arange(len(y))[:, None] < lengths[None, :]).astype(y.dtype)
+            yield (x, lengths), (y, mask)
+
+
 class ArrayBatches:
     """Shuffled batches of fixed-size examples, time-major.
 
