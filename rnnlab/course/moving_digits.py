@@ -69,8 +69,9 @@ def moving_digits(
     speeds : pixels per frame to draw from
     seed : int or numpy Generator
 
-    Each clip draws an image, a start position, a direction from :data:`MOTIONS` and a
-    speed; at each frame the digit moves by the speed and, where it would leave the
+    Each clip draws an image, a direction from :data:`MOTIONS`, a speed and a start
+    position from which the first step is free (so the first motion seen is the one
+    named); at each frame the digit moves by the speed and, where it would leave the
     canvas, it is reflected off the edge and turns back.
     """
     images = np.asarray(images, dtype=np.float64)
@@ -104,8 +105,11 @@ def moving_digits(
     motion = g.integers(0, len(names), n)
     speed = g.choice(np.asarray(speeds), n)
     limit = np.array([canvas - h, canvas - w])
-    pos = np.stack([g.integers(0, limit[0] + 1, n), g.integers(0, limit[1] + 1, n)], 1)
     vel = np.array([MOTIONS[names[m]] for m in motion]) * speed[:, None]
+    # start where the first step is free, so the first motion seen is the one named
+    low = np.where(vel < 0, -vel, 0)
+    high = np.where(vel > 0, limit - vel, limit)
+    pos = g.integers(low, high + 1)
     out = np.zeros((frames, n, canvas, canvas), dtype=np.float32)
     positions = np.empty((frames, n, 2), dtype=np.int64)
     turns = np.zeros(n, dtype=np.int64)
