@@ -69,3 +69,33 @@ def test_bad_input_is_named(kwargs, pattern):
     args = {"images": IMAGES, "labels": LABELS, "n": 2, "canvas": 8, **kwargs}
     with pytest.raises(ValueError, match=pattern):
         moving_digits(**args)
+
+
+def test_track_returns_the_drawn_patch_and_its_position():
+    from rnnlab.course.moving_digits import track
+
+    c = moving_digits(IMAGES, LABELS, 5, frames=4, canvas=9, seed=3)
+    f = track(c, IMAGES.shape[1:])
+    h, w = IMAGES.shape[1:]
+    assert f.shape == (4, 5, h * w + 4)
+    # every image is one lit pixel at its top-left corner: so is every patch
+    patch = np.broadcast_to(IMAGES[0].ravel(), (4, 5, h * w))
+    np.testing.assert_array_equal(f[..., : h * w], patch)
+    np.testing.assert_allclose(f[..., h * w : h * w + 2], c.positions / 9)
+    np.testing.assert_array_equal(f[0, :, -2:], 0)
+    np.testing.assert_array_equal(f[1:, :, -2:], np.diff(c.positions, axis=0))
+    with pytest.raises(ValueError, match="size must fit the 9x9 canvas"):
+        track(c, (10, 3))
+
+
+def test_turns_count_what_is_seen():
+    from rnnlab.course.moving_digits import seen_turns
+
+    # columns of one digit moving left: 3, 1, then bouncing off 0 back to 1 (a step of
+    # zero), then 3; and one that bounces in the last frame without being seen to
+    x = np.array([[3, 1, 1, 3], [3, 1, 1, 1]]).T
+    positions = np.stack([np.zeros_like(x), x], axis=2)  # (T, n, 2): rows still
+    np.testing.assert_array_equal(seen_turns(positions), [1, 0])
+    c = moving_digits(IMAGES, LABELS, 200, frames=9, canvas=5, speeds=(2,), seed=1)
+    np.testing.assert_array_equal(c.turns, seen_turns(c.positions))
+    assert (np.diff(c.positions, axis=0) == 0).all(axis=2).any()  # zero steps occur

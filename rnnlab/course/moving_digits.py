@@ -26,7 +26,8 @@ class Clips:
 
     ``frames`` (T, n, H, W) float32, time-major; ``digit`` (n,) the digit shown;
     ``motion`` (n,) the index in :data:`MOTIONS` of its first direction; ``turns``
-    (n,) how many times it turned back within the clip; ``positions`` (T, n, 2) the
+    (n,) how many times it is seen to turn back within the clip (:func:`seen_turns`);
+    ``positions`` (T, n, 2) the
     top-left corner (row, column) in each frame; ``captions`` a list of n strings.
     """
 
@@ -48,6 +49,23 @@ def caption(digit: int, motion: str, turns: int = 0) -> str:
         direction = BACK[direction]
         words.append(f"then {direction}")
     return ", ".join(words)
+
+
+def seen_turns(positions) -> np.ndarray:
+    """How many times each digit is seen to turn back, from its positions (T, n, 2).
+
+    A bounce shows as a change of sign of the motion along its axis; a step of zero
+    (a digit two pixels from the edge, moving two, lands back where it was) shows
+    nothing, so a bounce in the last frame that leaves the digit in place is not
+    seen, and not counted.
+    """
+    steps = np.diff(np.asarray(positions), axis=0)  # (T - 1, n, 2)
+    along = steps.sum(axis=2)  # one axis moves: its step, with its sign
+    out = np.zeros(steps.shape[1], dtype=np.int64)
+    for i in range(len(out)):
+        signs = np.sign(along[:, i])
+        out[i] = (np.diff(signs[signs != 0]) != 0).sum()
+    return out
 
 
 def moving_digits(
@@ -112,7 +130,6 @@ def moving_digits(
     pos = g.integers(low, high + 1)
     out = np.zeros((frames, n, canvas, canvas), dtype=np.float32)
     positions = np.empty((frames, n, 2), dtype=np.int64)
-    turns = np.zeros(n, dtype=np.int64)
     for t in range(frames):
         if t > 0:
             pos = pos + vel
@@ -121,13 +138,43 @@ def moving_digits(
             # reflect off the edge, as a ball would, and turn back
             pos = np.where(low, -pos, np.where(high, 2 * limit - pos, pos))
             vel = np.where(hit, -vel, vel)
-            turns += hit.any(axis=1)
         positions[t] = pos
         for i in range(n):
             r, c = pos[i]
             out[t, i, r : r + h, c : c + w] = images[pick[i]]
+    turns = seen_turns(positions)
     digits = labels[pick].astype(np.int64)
     captions = [
         caption(int(d), names[m], int(k)) for d, m, k in zip(digits, motion, turns)
     ]
     return Clips(out, digits, motion, turns, positions, captions)
+
+
+def track(clips: Clips, size: tuple[int, int]) -> np.ndarray:
+    """What an object tracker would hand a video model: each frame's digit patch and
+    where it is.
+
+    Parameters
+    ----------
+    clips : Clips from :func:`moving_digits`
+    size : (h, w), the size of the digit images the clips were drawn from
+
+    Returns
+    -------
+    float32 array, shape (T, n, h * w + 4): the h x w patch at the digit's position,
+    flattened; its row and column divided by the canvas size; and its motion since
+    the previous frame in pixels (row, column; zeros in the first frame)
+    """
+    frames, pos = clips.frames, clips.positions
+    T, n, canvas, _ = frames.shape
+    h, w = size
+    if not (0 < h <= canvas and 0 < w <= canvas):
+        raise ValueError(f"size must fit the {canvas}x{canvas} canvas, got {size!r}")
+    out = np.zeros((T, n, h * w + 4), dtype=np.float32)
+    for t in range(T):
+        for i in range(n):
+            r, c = pos[t, i]
+            out[t, i, : h * w] = frames[t, i, r : r + h, c : c + w].ravel()
+    out[..., h * w : h * w + 2] = pos / canvas
+    out[1:, :, h * w + 2 :] = np.diff(pos, axis=0)
+    return out
