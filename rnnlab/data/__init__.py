@@ -21,6 +21,7 @@ from .transduction import PairCorpus, load_cmudict, number_words
 from .windows import sliding_windows
 from .forecasting import RollingOrigin, Scaler, check_series
 from .fsdd import load_fsdd
+from .pianoroll import Chorales, chorale_paths, load_chorales, read_musicxml
 
 __all__ = [
     "CharVocab",
@@ -39,6 +40,10 @@ __all__ = [
     "RollingOrigin",
     "Scaler",
     "load_fsdd",
+    "read_musicxml",
+    "chorale_paths",
+    "load_chorales",
+    "Chorales",
     "load_tweets",
     "TweetCorpus",
     "PairCorpus",
