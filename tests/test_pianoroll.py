@@ -471,3 +471,24 @@ def test_roll_to_midi_needs_music21(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "music21", None)
     with pytest.raises(ImportError, match="pip install music21"):
         roll_to_midi(np.zeros((2, 88), bool), tmp_path / "x.mid")
+
+
+def test_music21_notebook_timer_is_cancelled(monkeypatch):
+    """Imported in Jupyter, music21 arms a timer that switches matplotlib to
+    interactive mode and retina PNG figures a second later; rnnlab cancels it."""
+    pytest.importorskip("music21")
+    import music21.ipython21 as ipython21
+
+    from rnnlab.data.pianoroll import _music21
+
+    class Timer:
+        cancelled = False
+
+        def cancel(self):
+            self.cancelled = True
+
+    timer = Timer()
+    monkeypatch.setattr(ipython21, "t", timer, raising=False)
+    with _music21() as (common, corpus):
+        assert hasattr(corpus, "chorales")
+    assert timer.cancelled

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
+from contextlib import contextmanager
 import zipfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -253,6 +255,40 @@ def read_musicxml(path, step=0.5, *, parts=None) -> np.ndarray:
     return _read(path, step, parts)[0]
 
 
+@contextmanager
+def _music21():
+    """music21's ``common`` and ``corpus``, without its notebook side effects.
+
+    Imported in Jupyter, music21 starts a timer that loads its IPython extension a
+    second later, which switches matplotlib to interactive mode and inline figures
+    to retina PNG. The timer is cancelled, and both settings are put back as they
+    were when the block ends.
+    """
+    mpl = sys.modules.get("matplotlib")
+    interactive = mpl.is_interactive() if mpl is not None else None
+    inline = sys.modules.get("matplotlib_inline.config")
+    formats = set(inline.InlineBackend.instance().figure_formats) if inline else None
+    try:
+        from music21 import common, corpus
+    except ImportError:
+        raise ImportError(
+            "the Bach chorales come with music21's corpus: pip install music21 "
+            "(or pip install 'rnnlab[book]')"
+        ) from None
+    timer = getattr(sys.modules.get("music21.ipython21"), "t", None)
+    if timer is not None and hasattr(timer, "cancel"):
+        timer.cancel()
+    try:
+        yield common, corpus
+    finally:
+        if interactive is not None:
+            sys.modules["matplotlib"].interactive(interactive)
+        if formats is not None:
+            backend = inline.InlineBackend.instance()
+            if set(backend.figure_formats) != formats:
+                backend.figure_formats = formats  # its observer resets the formatters
+
+
 def chorale_paths() -> list[tuple[str, Path]]:
     """The Bach chorales of music21's corpus: ``(name, path)`` in Riemenschneider order.
 
@@ -272,24 +308,18 @@ def chorale_paths() -> list[tuple[str, Path]]:
     ImportError
         If music21 is not installed.
     """
-    try:
-        from music21 import common, corpus
-    except ImportError:
-        raise ImportError(
-            "the Bach chorales come with music21's corpus: pip install music21 "
-            "(or pip install 'rnnlab[book]')"
-        ) from None
-    folder = Path(common.getCorpusFilePath())
     paths: dict[str, Path] = {}
     out = []
-    for name in corpus.chorales.Iterator(returnType="filename"):
-        if name not in paths:
-            found = [folder / (name + s) for s in _MUSICXML]
-            found = [p for p in found if p.is_file()] or corpus.getWork(
-                name, fileExtensions=_MUSICXML
-            )
-            paths[name] = Path(found[0] if isinstance(found, list) else found)
-        out.append((name, paths[name]))
+    with _music21() as (common, corpus):
+        folder = Path(common.getCorpusFilePath())
+        for name in corpus.chorales.Iterator(returnType="filename"):
+            if name not in paths:
+                found = [folder / (name + s) for s in _MUSICXML]
+                found = [p for p in found if p.is_file()] or corpus.getWork(
+                    name, fileExtensions=_MUSICXML
+                )
+                paths[name] = Path(found[0] if isinstance(found, list) else found)
+            out.append((name, paths[name]))
     return out
 
 
