@@ -492,3 +492,25 @@ def test_music21_notebook_timer_is_cancelled(monkeypatch):
     with _music21() as (common, corpus):
         assert hasattr(corpus, "chorales")
     assert timer.cancelled
+
+
+def test_sampling_keeps_what_sounds_at_each_frame_start(tmp_path):
+    # four eighth notes C D E F at divisions 2, read at one frame per quarter: rounding
+    # stacks D with E in frame 1; sampling keeps C (sounding at 0) and E (at 1)
+    text = measures(note("C", 4, 1) + note("D", 4, 1) + note("E", 4, 1) + note("F", 4, 1)
+                    + "<note><rest/><duration>4</duration></note>", divisions=2)  # fmt: skip
+    path = write_score(tmp_path, text)
+    c, d, e, f = (60, 62, 64, 65)
+    rounded = read_musicxml(path, step=1)
+    np.testing.assert_array_equal(
+        rounded, expected({c: [0], d: [1], e: [1], f: [2]}, 4)
+    )
+    sampled = read_musicxml(path, step=1, sample=True)
+    np.testing.assert_array_equal(sampled, expected({c: [0], e: [1]}, 4))
+    # on a grid the notes fit, sampling and rounding agree
+    np.testing.assert_array_equal(
+        read_musicxml(path, step=0.5, sample=True), read_musicxml(path, step=0.5)
+    )
+    hand = write_score(tmp_path, SCORE, "hand.xml")
+    np.testing.assert_array_equal(read_musicxml(hand, 0.25, sample=True),
+                                  read_musicxml(hand, 0.25))  # fmt: skip

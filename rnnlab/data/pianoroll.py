@@ -103,7 +103,7 @@ def _duration(el: ET.Element, scale):
         return Fraction(text.strip()) * scale
 
 
-def _read(path, step, parts=None) -> tuple[np.ndarray, int]:
+def _read(path, step, parts=None, sample=False) -> tuple[np.ndarray, int]:
     """The roll of :func:`read_musicxml` and the first key signature's ``<fifths>``.
 
     Times are exact integers: ``ticks`` per quarter note is a common multiple of every
@@ -122,6 +122,9 @@ def _read(path, step, parts=None) -> tuple[np.ndarray, int]:
 
     def frame(x):  # round half up: floor(x / frame + 1/2)
         return (2 * x * den + num) // (2 * num)
+
+    def first_sample(x):  # the first frame whose start is at or after x: ceil
+        return -((-x * den) // num)
 
     if parts is not None:
         if not callable(parts):
@@ -196,22 +199,33 @@ def _read(path, step, parts=None) -> tuple[np.ndarray, int]:
         total = max(total, end)
     if not notes:
         raise ValueError(f"empty score: {path} has no pitched notes")
-    bounds = [(frame(a), frame(b), k) for a, b, k in notes]
-    T = max(frame(total), max(max(hi, lo + 1) for lo, hi, _ in bounds))
+    if sample:  # what sounds at each frame's start: [a, b) holds t * step
+        bounds = [(first_sample(a), first_sample(b), k) for a, b, k in notes]
+        T = max(first_sample(total), max(hi for _, hi, _ in bounds))
+    else:  # every note, rounded to the grid, in one frame at least
+        bounds = [(frame(a), max(frame(b), frame(a) + 1), k) for a, b, k in notes]
+        T = max(frame(total), max(hi for _, hi, _ in bounds))
     roll = np.zeros((T, KEYS), dtype=bool)
     for lo, hi, k in bounds:
-        roll[lo : max(hi, lo + 1), k] = True
+        roll[lo:hi, k] = True
     return roll, (fifths or 0)
 
 
-def read_musicxml(path, step=0.5, *, parts=None) -> np.ndarray:
+def read_musicxml(path, step=0.5, *, parts=None, sample=False) -> np.ndarray:
     """The piano roll of a MusicXML score: its parts merged, one row per frame.
 
     A note from onset ``a`` to offset ``b`` (in quarter notes from the start of the
     score) is on in frames ``r(a / step)`` to ``r(b / step) - 1``, and in at least
     frame ``r(a / step)``, where ``r(x) = floor(x + 1/2)`` rounds halves up. The
     roll has ``T = r(D / step)`` frames for a score that lasts ``D`` quarter notes
-    (one more where a final short note needs it).
+    (one more where a final short note needs it). So every note is heard, and notes
+    shorter than a frame can share one: with ``step=1``, two eighth notes of one
+    voice sound together.
+
+    With ``sample=True`` a frame holds instead what sounds at its start, as the JSB
+    Chorales benchmark samples each beat: a note is on in frame ``t`` when
+    ``a <= t * step < b``, and a note that starts and ends between two frame starts
+    is not in the roll. ``T = ceil(D / step)``.
 
     Times come from the durations alone, as a performer reads the page once: a
     measure starts where the previous one's notes (or ``<forward>``) ended, so a
@@ -238,6 +252,8 @@ def read_musicxml(path, step=0.5, *, parts=None) -> np.ndarray:
     parts : None or callable
         None reads every part; else ``parts(name)`` says whether to read the part
         whose ``<part-name>`` is ``name`` (``''`` where there is none).
+    sample : bool
+        Sample what sounds at each frame's start instead of rounding every note.
 
     Returns
     -------
@@ -252,7 +268,7 @@ def read_musicxml(path, step=0.5, *, parts=None) -> np.ndarray:
         If ``step`` is not positive, the file is not partwise MusicXML, the score
         has no pitched notes ("empty score"), or a pitch is outside A0-C8.
     """
-    return _read(path, step, parts)[0]
+    return _read(path, step, parts, sample)[0]
 
 
 @contextmanager
@@ -405,7 +421,9 @@ def is_voice(part_name: str) -> bool:
     return bool(words) and words[0].lower() in VOICES
 
 
-def load_chorales(step=0.5, *, transpose=None, voices_only=True) -> Chorales:
+def load_chorales(
+    step=0.5, *, transpose=None, voices_only=True, sample=False
+) -> Chorales:
     """All 371 chorales of :func:`chorale_paths` as piano rolls (:func:`read_musicxml`).
 
     The split is fixed by a hash of the name (:func:`~rnnlab.data.splits.hash_split`,
@@ -427,6 +445,11 @@ def load_chorales(step=0.5, *, transpose=None, voices_only=True) -> Chorales:
         Read only the sung parts (:func:`is_voice`): 18 files also hold
         instruments (trumpets and timpani, horns, oboes, strings, continuo), some
         with lines of their own or interludes between the lines of the chorale.
+    sample : bool
+        Frames hold what sounds at their start (:func:`read_musicxml`): with
+        ``step=1`` and ``transpose='C'``, the construction of the JSB Chorales
+        benchmark (Boulanger-Lewandowski et al. 2012), which sampled each beat and
+        transposed to C major or C minor (here: C major or A minor).
 
     Returns
     -------
@@ -441,7 +464,9 @@ def load_chorales(step=0.5, *, transpose=None, voices_only=True) -> Chorales:
         if path in read:  # a chorale printed again: the same notes, a new array
             roll, f = read[path][0].copy(), read[path][1]
         else:
-            roll, f = read[path] = _read(path, q, is_voice if voices_only else None)
+            roll, f = read[path] = _read(
+                path, q, is_voice if voices_only else None, sample
+            )
         shift = key_shift(f) if transpose == "C" else 0
         names.append(name)
         rolls.append(_transpose(roll, shift, name) if shift else roll)
