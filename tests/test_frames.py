@@ -120,3 +120,20 @@ def test_frame_predictor_bad_input():
         FramePredictor(0)
     with pytest.raises(ValueError, match="cell must be one of"):
         FramePredictor(4, cell="tcn")
+
+
+def test_nll_is_the_mean_over_predicted_frames_of_the_summed_cross_entropy():
+    m = _model(dtype=np.float64)
+    g = np.random.default_rng(3)
+    seqs = [(g.random((T, 5)) < 0.4).astype(np.float64) for T in (2, 7, 4)]
+    total, count = 0.0, 0
+    for s in seqs:  # one sequence at a time, no padding
+        with rnnlab.no_grad():
+            p = 1 / (1 + np.exp(-m(s[:-1, None])[:, 0]))
+        y = s[1:]
+        total += -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum()
+        count += len(y)
+    np.testing.assert_allclose(m.nll(seqs, batch_size=2), total / count, rtol=1e-12)
+    assert not m._tape
+    with pytest.raises(ValueError, match=r"sequences\[0\] must be a float array"):
+        m.nll([np.zeros((1, 5))])

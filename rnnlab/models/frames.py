@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import backend
 from ..checks import check_float_array
+from ..data.batching import FrameBatches
 from ..losses import bce_with_logits
 from ..module import Module, no_grad
 from ..nn.functional import sigmoid
@@ -105,6 +106,30 @@ class FramePredictor(Module):
         """dlogits : array, shape (T, N, frame_size) -> dx, same shape."""
         dx, _ = self.rnn.backward(self.drop.backward(self.out.backward(dlogits)))
         return dx
+
+    def nll(self, sequences, batch_size: int = 64) -> float:
+        r"""Negative log-likelihood per predicted frame, in nats (eval mode, no caches).
+
+        .. math:: \frac{1}{\sum_n (T_n - 1)} \sum_n \sum_{t=2}^{T_n} \sum_k
+            -\log p(x_{n,t,k} \mid x_{n,<t})
+
+        the sum over a frame's units of their binary cross-entropy, averaged over
+        every frame but the first of each sequence, all frames weighted equally (the
+        frame-level measure of polyphonic music models). Computed in float64.
+
+        sequences : list of float arrays (T_n >= 2, frame_size), values in [0, 1]
+        """
+        batches = FrameBatches(sequences, batch_size, shuffle=False)  # checks them
+        total, count = 0.0, 0
+        with self.evaluating(), no_grad():
+            for (x, lengths), (y, mask) in batches:
+                dtype = self.out.params["W"].dtype
+                x = backend.to_device(x.astype(dtype, copy=False), self.device)
+                z = backend.to_numpy(self(x, lengths)).astype(np.float64)
+                per_unit = (1 - y) * z + np.logaddexp(0, -z)  # -log p, stable
+                total += float((per_unit.sum(axis=2) * mask).sum())
+                count += int(mask.sum())
+        return total / count
 
     def generate(
         self,
