@@ -497,8 +497,8 @@ def test_music21_notebook_timer_is_cancelled(monkeypatch):
 def test_sampling_keeps_what_sounds_at_each_frame_start(tmp_path):
     # four eighth notes C D E F at divisions 2, read at one frame per quarter: rounding
     # stacks D with E in frame 1; sampling keeps C (sounding at 0) and E (at 1)
-    text = measures(note("C", 4, 1) + note("D", 4, 1) + note("E", 4, 1) + note("F", 4, 1)
-                    + "<note><rest/><duration>4</duration></note>", divisions=2)  # fmt: skip
+    eighths = "".join(note(step, 4, 1) for step in "CDEF")
+    text = measures(eighths + "<note><rest/><duration>4</duration></note>", divisions=2)
     path = write_score(tmp_path, text)
     c, d, e, f = (60, 62, 64, 65)
     rounded = read_musicxml(path, step=1)
