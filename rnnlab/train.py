@@ -123,13 +123,17 @@ def _count(target) -> int:
     """How many real targets a batch holds, to weight its mean loss.
 
     Integer targets below 0 are padding (``BucketBatches``' ``target_pad`` and PyTorch's
-    ``ignore_index`` are -100).
+    ``ignore_index`` are -100). A pair ``(frames, mask)``, as ``FrameBatches`` yields,
+    counts the real steps of the mask times the units of each frame.
     """
     first = target[0] if isinstance(target, tuple) else target
     if not hasattr(first, "size"):
         return 1
     if np.issubdtype(first.dtype, np.integer):
         return int((first >= 0).sum())
+    mask = target[1] if isinstance(target, tuple) and len(target) == 2 else None
+    if getattr(mask, "shape", None) == first.shape[:-1]:
+        return int(float(mask.sum()) * first.shape[-1])
     return int(first.size)
 
 

@@ -137,3 +137,14 @@ def test_nll_is_the_mean_over_predicted_frames_of_the_summed_cross_entropy():
     assert not m._tape
     with pytest.raises(ValueError, match=r"sequences\[0\] must be a float array"):
         m.nll([np.zeros((1, 5))])
+
+
+def test_evaluate_weighs_frame_batches_by_their_real_steps():
+    """Validation over several padded FrameBatches is the mean over real frames."""
+    from rnnlab.train import evaluate
+
+    m = _model(dtype=np.float64)
+    g = np.random.default_rng(4)
+    seqs = [(g.random((T, 5)) < 0.4).astype(np.float64) for T in (2, 9, 3, 8, 4)]
+    got = evaluate(m, FrameBatches(seqs, 2, shuffle=False), next_frame_loss)["loss"]
+    assert got == pytest.approx(m.nll(seqs) / 5, rel=1e-9)
