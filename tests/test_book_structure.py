@@ -61,3 +61,27 @@ def test_labels_are_unique_across_the_book():
                 )
                 seen[label] = path.name
     assert len(seen) > 100  # the patterns still find the book's labels
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_code_in_the_prose_fits_88_columns(path):
+    # ruff formats the code cells; code blocks in the markdown cells (solutions that do
+    # not run offline, commands) are written by hand, and a longer line scrolls sideways
+    # on the page (tools/check_book.py finds it there too, after the build)
+    import re
+
+    long_lines = []
+    for i, c in enumerate(json.loads(path.read_text())["cells"]):
+        if c["cell_type"] != "markdown":
+            continue
+        fences = []  # the open fences: a directive's name, or "code"
+        for line in "".join(c["source"]).splitlines():
+            fence = re.match(r"^(`{3,})(\{[\w-]+\}|\w*)", line.strip())
+            if fence and fences and line.strip() == fences[-1][0]:
+                fences.pop()
+            elif fence:
+                kind = "directive" if fence[2].startswith("{") else "code"
+                fences.append((fence[1], kind))
+            elif fences and fences[-1][1] == "code" and len(line) > 88:
+                long_lines.append((i, line))
+    assert not long_lines, f"{path.name}: code lines over 88 columns: {long_lines}"

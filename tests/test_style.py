@@ -1,6 +1,6 @@
 """One formatter, ruff, at 88 columns (configured in pyproject.toml), and its linter.
 
-They check the package, the tests and the code cells of the chapter notebooks.
+They check the package, the tests, tools/ and the code cells of the chapter notebooks.
 """
 
 import subprocess
@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("ruff")
 ROOT = Path(__file__).resolve().parent.parent
-CHECKED = ["rnnlab", "tests", "notebooks"]
+CHECKED = ["rnnlab", "tests", "notebooks", "tools"]
 
 
 def _ruff(*args):
@@ -26,7 +26,7 @@ def _ruff(*args):
 def test_code_is_formatted():
     result = _ruff("format", "--check")
     assert result.returncode == 0, (
-        "run `python -m ruff format rnnlab tests notebooks`:\n"
+        "run `python -m ruff format rnnlab tests notebooks tools`:\n"
         + result.stdout
         + result.stderr
     )
