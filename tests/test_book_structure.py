@@ -85,3 +85,30 @@ def test_code_in_the_prose_fits_88_columns(path):
             elif fences and fences[-1][1] == "code" and len(line) > 88:
                 long_lines.append((i, line))
     assert not long_lines, f"{path.name}: code lines over 88 columns: {long_lines}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_chapter_ends_with_summary_then_exercises(path):
+    # the same section order in every chapter, so a reader knows where to look
+    import re
+
+    sections = []
+    for c in json.loads(path.read_text())["cells"]:
+        if c["cell_type"] == "markdown":
+            sections += re.findall(r"^## (.+)$", "".join(c["source"]), flags=re.M)
+    assert sections[-2:] == ["Summary", "Exercises"], f"{path.name}: {sections[-3:]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_one_blas_thread_before_numpy(path):
+    # The book's numbers come from single-threaded BLAS (the tests set it too): another
+    # thread count rounds sums differently and trains other models, so a notebook run
+    # from JupyterLab or by the book build would disagree with its own text
+    code = [
+        c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"
+    ]
+    first = "".join(code[0]["source"])
+    assert (
+        'os.environ.setdefault(var, "1")' in first and "OPENBLAS_NUM_THREADS" in first
+    )
+    assert first.index("OPENBLAS_NUM_THREADS") < first.index("import numpy"), path.name
