@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("ruff")
 ROOT = Path(__file__).resolve().parent.parent
-CHECKED = ["rnnlab", "tests", "notebooks", "tools"]
+CHECKED = ["rnnlab", "tests", "notebooks", "tools", "book/_ext"]
 
 
 def _ruff(*args):

@@ -200,6 +200,27 @@ def _problems(events, session, base):
     return list(dict.fromkeys(found))
 
 
+def save_screenshot(browser, session, width, mobile, path, max_height=20000):
+    """Save the whole page (down to ``max_height`` px) as one JPEG."""
+    height = browser.send(
+        "Runtime.evaluate",
+        session,
+        expression="document.documentElement.scrollHeight",
+        returnByValue=True,
+    )["result"]["value"]
+    # a window as tall as the page, so that one plain screenshot holds all of it
+    browser.send(
+        "Emulation.setDeviceMetricsOverride",
+        session,
+        width=width,
+        height=min(height, max_height),
+        deviceScaleFactor=1,
+        mobile=mobile,
+    )
+    shot = browser.send("Page.captureScreenshot", session, format="jpeg", quality=70)
+    Path(path).write_bytes(base64.b64decode(shot["data"]))
+
+
 def check_page(browser, url, base, screenshot=None, timeout=60.0):
     """Open one page at every viewport and return its problems as strings.
 
@@ -211,7 +232,8 @@ def check_page(browser, url, base, screenshot=None, timeout=60.0):
     base : str
         The local server's URL; anything else the page requests is a problem.
     screenshot : Path or None
-        Where to save the screenshots: ``{screenshot}-laptop.png`` and so on.
+        Where to save the whole page's screenshots: ``{screenshot}-laptop.jpg`` and
+        ``{screenshot}-phone.jpg``.
     """
     problems = []
     for name, width, height, mobile in VIEWPORTS:
@@ -261,8 +283,7 @@ def check_page(browser, url, base, screenshot=None, timeout=60.0):
                 )
             problems += [f"past the edge at {width} px: {c}" for c in report["clipped"]]
         if screenshot is not None:
-            shot = browser.send("Page.captureScreenshot", session, format="png")
-            Path(f"{screenshot}-{name}.png").write_bytes(base64.b64decode(shot["data"]))
+            save_screenshot(browser, session, width, mobile, f"{screenshot}-{name}.jpg")
         browser.send("Target.closeTarget", targetId=target)
     return list(dict.fromkeys(problems))
 
