@@ -104,3 +104,10 @@ def test_overflow_at_phone_width_fails(site):
     assert any(p.startswith("past the edge at 400 px: table") for p in site(clipped))
     scrolls = '<div style="overflow-x: auto"><table style="width: 600px"><tr><td>fine'
     assert site(scrolls) == []
+
+
+def test_images_need_alt_text(site):
+    image = '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" alt="{}">'
+    [problem] = site(image.format("../_images/3ea3f830.svg"))
+    assert problem.startswith("image without alt text:")
+    assert site(image.format("Attention weights while the model decodes")) == []

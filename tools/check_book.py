@@ -11,6 +11,7 @@ The pages are served from a local HTTP server and opened in Chromium (Debian's
   request that failed;
 * maths that MathJax did not typeset, or TeX left in the text (``$...$``, ``\\(``);
 * a line of code wider than 88 columns (the cells' source, as ruff formats it);
+* an image with no alt text, or only its file name;
 * horizontal overflow at 400 px: the page scrolling sideways, or an element (an
   equation, a table, a figure) running past the screen's edge with no scroll bar of its
   own to reach the rest.
@@ -270,6 +271,7 @@ def check_page(browser, url, base, screenshot=None, timeout=60.0):
         problems += _problems(browser.events, session, base)
         problems += [f"untypeset maths: {m}" for m in report["untypeset"]]
         problems += [f"TeX left in the text: {t}" for t in report["raw_tex"]]
+        problems += [f"image without alt text: {src}" for src in report["bad_alt"]]
         problems += [
             f"code line over {MAX_COLUMNS} columns, {line}"
             for line in report["long_lines"]

@@ -79,21 +79,15 @@ for x, t in cols:
     else:
         out.append(state_arrow(prev + 2, x - bw / 2 - 4))
     prev = x + bw / 2
-sub = '<tspan font-size="15" dy="5">{}</tspan>'
-out.append(
-    '    <g font-family="DejaVu Sans, Arial, sans-serif" font-style="normal" '
-    'font-size="21" fill="#555" text-anchor="start">'
-)
+sub = '<tspan font-size="16" dy="6">{}</tspan>'
+out.append('    <g font-size="23" fill="#444" text-anchor="start">')
 x1, x2 = cols[0][0], cols[1][0]
 out.append(
     f'      <text x="{(x1 + x2) / 2 - 18}" y="{yc - 24}">W{sub.format("hh")}</text>'
 )
-out.append(
-    f'      <text x="{x1 + 10}" y="{(yi + yc) / 2 + 14}">W{sub.format("xh")}</text>'
-)
-out.append(
-    f'      <text x="{x1 + 10}" y="{(yo + yc) / 2 + 6}">W{sub.format("hy")}</text>'
-)
+left_of_arrow = '      <text x="{}" y="{}" text-anchor="end">W{}</text>'
+out.append(left_of_arrow.format(x1 - 8, (yi + yc) / 2 + 14, sub.format("xh")))
+out.append(left_of_arrow.format(x1 - 8, (yo + yc) / 2 + 6, sub.format("hy")))
 out.append("    </g>")
 out.append("  </g>")
 out.append("</svg>")

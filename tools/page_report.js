@@ -28,6 +28,14 @@
       }
     }
   }
+  // Images whose alt text is missing or only a file name tell a screen reader nothing.
+  report.bad_alt = [];
+  for (const img of document.querySelectorAll("article img")) {
+    const alt = (img.getAttribute("alt") || "").trim();
+    if (!alt || /\.(svg|png|jpe?g|gif)$/i.test(alt)) {
+      report.bad_alt.push(cut(img.getAttribute("src") || ""));
+    }
+  }
   // Overflow: the page scrolls sideways, or content runs past the screen's edge
   // without a scrolling box of its own around it.
   const width = document.documentElement.clientWidth;

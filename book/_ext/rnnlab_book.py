@@ -14,6 +14,8 @@
   (``tests/test_notebooks.py``); a notebook that the build executes itself keeps them,
   so the build drops the widget views, the stored state and the CDN scripts too. Every
   explorer has a static figure beside it.
+* Alt text for figures: an output's image has its file path as alt text; in a figure
+  with a caption, the caption says what it shows.
 * The book's stylesheet and script, ``static/rnnlab.css`` and ``static/rnnlab.js``
   (which keeps figures from shrinking past reading on a phone).
 """
@@ -25,6 +27,7 @@ from docutils import nodes
 STATIC = Path(__file__).parent / "static"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+IMAGE_FILES = (".svg", ".png", ".jpg", ".jpeg", ".gif")
 
 
 def _key(js):
@@ -43,6 +46,17 @@ def _each_script_once(app, pagename, templatename, context, doctree):
 
 def _no_widgets(app, config):
     config.nb_ipywidgets_js = {}  # myst-nb's CDN scripts for pages with widget state
+
+
+def _caption_as_alt_text(app, doctree):
+    for figure in doctree.findall(nodes.figure):
+        captions = list(figure.findall(nodes.caption))
+        if not captions:
+            continue
+        for image in figure.findall(nodes.image):
+            alt = image.get("alt", "")
+            if not alt or alt == image["uri"] or alt.endswith(IMAGE_FILES):
+                image["alt"] = captions[0].astext()
 
 
 def _drop_widget_views(app, doctree):
@@ -81,5 +95,6 @@ def setup(app):
     app.connect("config-inited", _static_files)
     app.connect("config-inited", _no_widgets)
     app.connect("doctree-read", _drop_widget_views)
+    app.connect("doctree-read", _caption_as_alt_text)
     app.connect("html-page-context", _each_script_once)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
