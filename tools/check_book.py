@@ -1,6 +1,7 @@
 """Read every page of the built book in headless Chromium; fail on what hurts a reader.
 
     python tools/check_book.py [_build/html] [--screenshots DIR] [--pages GLOB ...]
+                               [--browsers N]
 
 The pages are served from a local HTTP server and opened in Chromium (Debian's
 ``chromium``), driven over the DevTools protocol (``websocket-client``), at 1400 px
@@ -16,13 +17,14 @@ The pages are served from a local HTTP server and opened in Chromium (Debian's
   equation, a table, a figure) running past the screen's edge with no scroll bar of its
   own to reach the rest.
 
-A screenshot of every page at both widths goes to ``--screenshots`` (by default
-``_build/screenshots``) for a person to look at. The exit status is the number of
-failing pages (at most 100), so CI goes red on any of them.
+Screenshots of every page go to ``--screenshots`` (by default ``_build/screenshots``)
+for a person to look at: its first screen on the laptop, all of it on the phone. The
+exit status is the number of failing pages (at most 100), so CI goes red on any.
 """
 
 import argparse
 import base64
+import concurrent.futures
 import fnmatch
 import functools
 import http.server
@@ -155,8 +157,12 @@ def serve(root):
         def log_message(self, *args):
             pass
 
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # the browser closing a connection early is not the book's fault
+
     handler = functools.partial(Quiet, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = Server(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
@@ -201,23 +207,24 @@ def _problems(events, session, base):
     return list(dict.fromkeys(found))
 
 
-def save_screenshot(browser, session, width, mobile, path, max_height=20000):
-    """Save the whole page (down to ``max_height`` px) as one JPEG."""
-    height = browser.send(
-        "Runtime.evaluate",
-        session,
-        expression="document.documentElement.scrollHeight",
-        returnByValue=True,
-    )["result"]["value"]
-    # a window as tall as the page, so that one plain screenshot holds all of it
-    browser.send(
-        "Emulation.setDeviceMetricsOverride",
-        session,
-        width=width,
-        height=min(height, max_height),
-        deviceScaleFactor=1,
-        mobile=mobile,
-    )
+def save_screenshot(browser, session, width, mobile, path, whole=True, most=20000):
+    """Save the page as a JPEG: all of it (down to ``most`` px) or the first screen."""
+    if whole:
+        height = browser.send(
+            "Runtime.evaluate",
+            session,
+            expression="document.documentElement.scrollHeight",
+            returnByValue=True,
+        )["result"]["value"]
+        # a window as tall as the page, so that one plain screenshot holds all of it
+        browser.send(
+            "Emulation.setDeviceMetricsOverride",
+            session,
+            width=width,
+            height=min(height, most),
+            deviceScaleFactor=1,
+            mobile=mobile,
+        )
     shot = browser.send("Page.captureScreenshot", session, format="jpeg", quality=70)
     Path(path).write_bytes(base64.b64decode(shot["data"]))
 
@@ -233,8 +240,8 @@ def check_page(browser, url, base, screenshot=None, timeout=60.0):
     base : str
         The local server's URL; anything else the page requests is a problem.
     screenshot : Path or None
-        Where to save the whole page's screenshots: ``{screenshot}-laptop.jpg`` and
-        ``{screenshot}-phone.jpg``.
+        Where to save the screenshots: ``{screenshot}-laptop.jpg`` (the first screen)
+        and ``{screenshot}-phone.jpg`` (the whole page).
     """
     problems = []
     for name, width, height, mobile in VIEWPORTS:
@@ -285,7 +292,10 @@ def check_page(browser, url, base, screenshot=None, timeout=60.0):
                 )
             problems += [f"past the edge at {width} px: {c}" for c in report["clipped"]]
         if screenshot is not None:
-            save_screenshot(browser, session, width, mobile, f"{screenshot}-{name}.jpg")
+            # the whole page on the phone, where most goes wrong; the first screen on
+            # the laptop (a whole page there doubles the time of the check)
+            path = f"{screenshot}-{name}.jpg"
+            save_screenshot(browser, session, width, mobile, path, whole=mobile)
         browser.send("Target.closeTarget", targetId=target)
     return list(dict.fromkeys(problems))
 
@@ -299,6 +309,8 @@ def pages(root, patterns=None):
             continue
         if patterns and not any(fnmatch.fnmatch(rel, p) for p in patterns):
             continue
+        if 'http-equiv="refresh"' in path.read_text()[:500].lower():
+            continue  # a redirect (the root index.html): its target is checked
         found.append(rel)
     return found
 
@@ -310,6 +322,9 @@ def main(argv=None):
     parser.add_argument(
         "--pages", nargs="*", help="only the pages matching these globs"
     )
+    parser.add_argument(
+        "--browsers", type=int, default=2, help="browsers reading pages at once"
+    )
     args = parser.parse_args(argv)
     root = Path(args.html)
     if not (root / "index.html").exists():
@@ -320,19 +335,38 @@ def main(argv=None):
     shots = Path(args.screenshots)
     shots.mkdir(parents=True, exist_ok=True)
     server, base = serve(root)
-    browser = Chromium(executable)
-    failing, start = 0, time.monotonic()
+    todo, start = pages(root, args.pages), time.monotonic()
+
+    def check_share(share):
+        # one browser per thread: each drives its own DevTools connection
+        browser = Chromium(executable)
+        try:
+            return {
+                rel: check_page(
+                    browser,
+                    base + rel,
+                    base,
+                    screenshot=shots / rel.removesuffix(".html").replace("/", "_"),
+                )
+                for rel in share
+            }
+        finally:
+            browser.close()
+
+    n = max(1, min(args.browsers, len(todo)))
     try:
-        for rel in pages(root, args.pages):
-            stem = shots / rel.removesuffix(".html").replace("/", "_")
-            problems = check_page(browser, base + rel, base, screenshot=stem)
-            print(f"{'FAIL' if problems else 'ok  '} {rel}")
-            for problem in problems:
-                print(f"     {problem}")
-            failing += bool(problems)
+        with concurrent.futures.ThreadPoolExecutor(n) as pool:
+            found = {}
+            for result in pool.map(check_share, [todo[i::n] for i in range(n)]):
+                found.update(result)
     finally:
-        browser.close()
         server.shutdown()
+    failing = 0
+    for rel in todo:
+        print(f"{'FAIL' if found[rel] else 'ok  '} {rel}")
+        for problem in found[rel]:
+            print(f"     {problem}")
+        failing += bool(found[rel])
     print(
         f"check_book: {failing} page(s) failing; screenshots in {shots} "
         f"({time.monotonic() - start:.0f} s)"
