@@ -34,7 +34,8 @@ def _key(js):
     return (js.filename or "", js.priority, tuple(sorted(js.attributes.items())))
 
 
-def _each_script_once(app, pagename, templatename, context, doctree):
+def _page_scripts(app, pagename, templatename, context, doctree):
+    # each script once, and no stored widget state
     scripts = context.get("script_files")
     if scripts:
         unique = {}
@@ -96,5 +97,5 @@ def setup(app):
     app.connect("config-inited", _no_widgets)
     app.connect("doctree-read", _drop_widget_views)
     app.connect("doctree-read", _caption_as_alt_text)
-    app.connect("html-page-context", _each_script_once)
+    app.connect("html-page-context", _page_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
