@@ -2,14 +2,15 @@
 //
 // Figures are drawn for the column of a laptop. On a phone, shrunk to the column, their
 // labels would be a few pixels high, so a figure is never shown below 3/4 of its drawn
-// size (all of it, for a figure with the class "wide-figure", whose labels need every
-// pixel): a wider figure scrolls sideways inside its own box instead.
+// size, at which the 12 pt text of the book's matplotlib style (rnnlab.course.book) is
+// 12 CSS px: a wider figure scrolls sideways inside its own box instead. Figures are
+// drawn at most 5.2 in wide where they can be, so that most fit a phone whole.
 (() => {
   const LEAST = 0.75;
 
   function keepReadable(img) {
     const box = img.closest("figure") || img.parentElement;
-    const least = (box.classList.contains("wide-figure") ? 1 : LEAST) * img.naturalWidth;
+    const least = LEAST * img.naturalWidth;
     const fits = least <= box.clientWidth;
     img.style.minWidth = fits ? "" : `${Math.round(least)}px`;
     box.classList.toggle("rnnlab-scrolls", !fits);
@@ -24,4 +25,29 @@
 
   document.addEventListener("DOMContentLoaded", all);
   window.addEventListener("resize", all);
+})();
+
+// Punctuation right after inline maths ("$x_t$,") may otherwise wrap to the start of
+// the next line on its own: once MathJax has typeset the page, each such formula and
+// its punctuation are kept together.
+(() => {
+  function gluePunctuation() {
+    const inline = document.querySelectorAll("mjx-container:not([display='true'])");
+    for (const container of inline) {
+      const math = container.closest("span.math") || container;  // Sphinx's wrapper
+      const next = math.nextSibling;
+      const punctuation =
+        next?.nodeType === Node.TEXT_NODE && next.data.match(/^[,.;:!?)]+/);
+      if (!punctuation) continue;
+      const glue = document.createElement("span");
+      glue.className = "rnnlab-nowrap";
+      math.before(glue);
+      glue.append(math, punctuation[0]);
+      next.data = next.data.slice(punctuation[0].length);
+    }
+  }
+
+  window.addEventListener("load", () =>
+    window.MathJax?.startup?.promise?.then(gluePunctuation),
+  );
 })();
