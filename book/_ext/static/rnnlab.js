@@ -11,7 +11,8 @@
   function keepReadable(img) {
     const box = img.closest("figure") || img.parentElement;
     const least = LEAST * img.naturalWidth;
-    const fits = least <= box.clientWidth;
+    // a figure a few pixels too wide shrinks a little more rather than scroll
+    const fits = least <= 1.05 * box.clientWidth;
     img.style.minWidth = fits ? "" : `${Math.round(least)}px`;
     box.classList.toggle("rnnlab-scrolls", !fits);
   }
@@ -27,23 +28,33 @@
   window.addEventListener("resize", all);
 })();
 
-// Punctuation right after inline maths ("$x_t$,") may otherwise wrap to the start of
-// the next line on its own: once MathJax has typeset the page, each such formula and
-// its punctuation are kept together.
+// Punctuation right after inline maths ("$x_t$,"), or a bracket right before it, may
+// otherwise wrap to another line on its own: once MathJax has typeset the page, each
+// such formula and its punctuation are kept together.
 (() => {
   function gluePunctuation() {
     const inline = document.querySelectorAll("mjx-container:not([display='true'])");
     for (const container of inline) {
       const math = container.closest("span.math") || container;  // Sphinx's wrapper
       const next = math.nextSibling;
-      const punctuation =
-        next?.nodeType === Node.TEXT_NODE && next.data.match(/^[,.;:!?)]+/);
-      if (!punctuation) continue;
+      const before = math.previousSibling;
+      const after =
+        next?.nodeType === Node.TEXT_NODE && next.data.match(/^[,.;:!?)\]]+/);
+      const opening =
+        before?.nodeType === Node.TEXT_NODE && before.data.match(/[(\[]+$/);
+      if (!after && !opening) continue;
       const glue = document.createElement("span");
       glue.className = "rnnlab-nowrap";
       math.before(glue);
-      glue.append(math, punctuation[0]);
-      next.data = next.data.slice(punctuation[0].length);
+      if (opening) {
+        before.data = before.data.slice(0, -opening[0].length);
+        glue.append(opening[0]);
+      }
+      glue.append(math);
+      if (after) {
+        glue.append(after[0]);
+        next.data = next.data.slice(after[0].length);
+      }
     }
   }
 
