@@ -9,6 +9,11 @@ import pytest
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 
 
+def _code_cells(path):
+    cells = json.loads(path.read_text())["cells"]
+    return [c for c in cells if c["cell_type"] == "code"]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_solutions_are_collapsed_in_jupyterlab(path):
     cells = json.loads(path.read_text())["cells"]
@@ -105,10 +110,7 @@ def test_one_blas_thread_before_numpy(path):
     # The book's numbers come from single-threaded BLAS (the tests set it too): another
     # thread count rounds sums differently and trains other models, so a notebook run
     # from JupyterLab or by the book build would disagree with its own text
-    code = [
-        c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"
-    ]
-    first = "".join(code[0]["source"])
+    first = "".join(_code_cells(path)[0]["source"])
     assert (
         'os.environ.setdefault(var, "1")' in first and "OPENBLAS_NUM_THREADS" in first
     )
@@ -121,11 +123,6 @@ def test_one_blas_thread_before_numpy(path):
         assert pin in first and first.index(pin) < first.index("import numpy"), (
             path.name
         )
-
-
-def _code_cells(path):
-    cells = json.loads(path.read_text())["cells"]
-    return [c for c in cells if c["cell_type"] == "code"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -3,8 +3,8 @@
 // Figures are drawn for the column of a laptop. On a phone, shrunk to the column, their
 // labels would be a few pixels high, so a figure is never shown below 3/4 of its drawn
 // size, at which the 12 pt text of the book's matplotlib style (rnnlab.course.book) is
-// 12 CSS px: a wider figure scrolls sideways inside its own box instead. Figures are
-// drawn at most 5.2 in wide where they can be, so that most fit a phone whole.
+// 12 CSS px: a wider figure scrolls sideways inside its own box instead. Single plots
+// and stacked pairs are drawn 4.8 in wide, so that most figures fit a phone whole.
 (() => {
   const LEAST = 0.75;
 
